@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from anshin.console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("compose/", views.compose, name="compose"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert"),
+    path("alerts/<int:pk>/retry/", views.alert_retry, name="alert_retry"),
+    path("mailbox/", views.mailbox, name="mailbox"),
+    path("mailbox/<str:mail_id>/", views.mailbox_item, name="mailbox_item"),
+]

@@ -1,0 +1,111 @@
+"""Staff console: compose, preview, send, history with live progress. Thin: each view calls
+one service or selector."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from anshin.alerts.models import Alert
+from anshin.alerts.services import alert_publish
+from anshin.console.forms import ComposeForm
+from anshin.core.audit import Actor
+from anshin.core.catcher import list_caught, read_caught
+from anshin.delivery import render as mail_render
+from anshin.delivery.selectors import alert_email_delivery, delivery_failures, delivery_progress
+from anshin.delivery.services import delivery_retry_failed
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Alert.objects.select_related("category"), 20).get_page(request.GET.get("page"))
+    rows = [(alert, _progress(alert)) for alert in page]
+    return render(request, "console/home.html", {"page": page, "rows": rows})
+
+
+def _progress(alert: Alert):  # type: ignore[no-untyped-def]
+    delivery = alert_email_delivery(alert)
+    return delivery_progress(delivery) if delivery else None
+
+
+@login_required
+def compose(request: HttpRequest) -> HttpResponse:
+    form = ComposeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if "send" in request.POST:
+            alert = alert_publish(
+                actor=Actor.staff(request.user),
+                category=data["category"],
+                subject=data["subject"],
+                body=data["body"],
+                via=Alert.Via.CONSOLE,
+            )
+            return redirect("console:alert", alert.pk)
+        preview = _preview(data)
+        return render(request, "console/preview.html", {"form": form, "preview": preview})
+    return render(
+        request,
+        "console/compose.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _preview(data: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    """The message exactly as a resident receives it, with a sample management link."""
+    alert = Alert(category=data["category"], subject=data["subject"], body=data["body"])
+    sample = settings.BASE_URL + "/manage/…/"
+    return {
+        "subject": mail_render.alert_subject(alert),
+        "text": mail_render.alert_text(alert, manage_link=sample),
+        "from": f"{settings.CITY_NAME} 防犯・防災メール <{settings.MAIL_FROM}>",
+    }
+
+
+@login_required
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(Alert.objects.select_related("category"), pk=pk)
+    delivery = alert_email_delivery(alert)
+    context = {
+        "alert": alert,
+        "delivery": delivery,
+        "progress": delivery_progress(delivery) if delivery else None,
+        "failures": delivery_failures(delivery) if delivery else [],
+    }
+    template = "console/_progress.html" if request.htmx else "console/alert.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def alert_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(Alert, pk=pk)
+    delivery = alert_email_delivery(alert)
+    if delivery:
+        delivery_retry_failed(delivery=delivery, actor=Actor.staff(request.user))
+    return redirect("console:alert", pk)
+
+
+@login_required
+def mailbox(request: HttpRequest) -> HttpResponse:
+    """The demo's mail catcher: what would have reached residents' phones."""
+    if not settings.DEMO:
+        raise Http404
+    return render(
+        request, "console/mailbox.html", {"mails": list_caught(settings.CATCHER_DIR, limit=100)}
+    )
+
+
+@login_required
+def mailbox_item(request: HttpRequest, mail_id: str) -> HttpResponse:
+    if not settings.DEMO:
+        raise Http404
+    mail = read_caught(settings.CATCHER_DIR, mail_id)
+    if mail is None:
+        raise Http404
+    return render(request, "console/mailbox_item.html", {"mail": mail})

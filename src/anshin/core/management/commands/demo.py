@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from anshin.core.supervise import Supervisor
+
+DEMO_USER = "demo"
+
+
+class Command(BaseCommand):
+    help = (
+        "Everything on one machine with no configuration: database under ANSHIN_HOME, web, "
+        "worker, scheduler and a built-in mail catcher. Ctrl-C stops it all."
+    )
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        password = self._demo_staff_password()
+        os.environ["ANSHIN_DEMO"] = "1"
+        catcher = "ANSHIN_SMTP_URL" not in os.environ
+        supervisor = Supervisor()
+        if catcher:
+            supervisor.start("catcher", "catcher", "--port", "1025")
+        supervisor.start("web", "web", "--host", options["host"], "--port", str(options["port"]))
+        supervisor.start("worker", "worker", "--concurrency", "2", "--loglevel", "WARNING")
+        supervisor.start("scheduler", "scheduler")
+        self._banner(options, password, catcher)
+        sys.exit(supervisor.run())
+
+    def _demo_staff_password(self) -> str:
+        """A fresh password on every start, so a demo left running is not open to a known one."""
+        password = secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(
+            username=DEMO_USER, defaults={"is_staff": True}
+        )
+        user.set_password(password)
+        user.is_staff = True
+        user.save()
+        return password
+
+    def _banner(self, options: dict[str, Any], password: str, catcher: bool) -> None:
+        url = f"http://{options['host']}:{options['port']}"
+        lines = [
+            "",
+            "anshin demo is running / デモを起動しました",
+            f"  Resident registration / 市民登録:  {url}/subscribe/",
+            f"  Staff console / 職員コンソール:     {url}/console/",
+            f"      user: {DEMO_USER}   password: {password}",
+            f"  Data folder: {settings.HOME}",
+        ]
+        if catcher:
+            lines.append(
+                f"  Mail is caught, not sent: see {url}/console/mailbox/ (SMTP 127.0.0.1:1025)"
+            )
+        lines += ["  Press Ctrl-C to stop. / Ctrl-C で停止します。", ""]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from anshin.core.supervise import Supervisor
+
+
+class Command(BaseCommand):
+    help = "Production on one machine: web, worker and scheduler as child processes."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--concurrency", type=int, default=2)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        supervisor = Supervisor()
+        supervisor.start("web", "web", "--host", options["host"], "--port", str(options["port"]))
+        supervisor.start("worker", "worker", "--concurrency", str(options["concurrency"]))
+        supervisor.start("scheduler", "scheduler")
+        sys.exit(supervisor.run())

@@ -1,0 +1,104 @@
+"""What was sent to whom, and how it ended. The database is the truth; the queue carries ids."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from anshin.alerts.models import Alert
+from anshin.residents.models import Subscriber
+
+
+class SendState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    ACCEPTED = "accepted", _("Accepted by the relay")
+    FAILED = "failed", _("Failed")
+
+
+class SendRecord(models.Model):
+    """The per-message state machine shared by alert mail and resident notification mail.
+
+    queued → sending (claimed with a lease) → accepted | failed, or back to queued with a
+    later `next_attempt_at` on a temporary error. A row stuck in sending past its lease is
+    put back to queued by the reconciler: the worst case is one re-send, never a skip.
+    """
+
+    state = models.CharField(max_length=16, choices=SendState.choices, default=SendState.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_reply = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Delivery(models.Model):
+    """One channel of one alert. For e-mail, fan-out turns it into one Message per recipient."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to start")
+        FANNING_OUT = "fanning_out", _("Preparing recipients")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Finished")
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(max_length=16, default="email")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel"], name="one_delivery_per_channel")
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"delivery #{self.pk} ({self.channel})"
+
+
+class Message(SendRecord):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="messages")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "subscriber"], name="one_message_per_recipient"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["delivery", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"message #{self.pk} ({self.state})"
+
+
+class Notification(SendRecord):
+    """A mail to one resident about their own subscription (confirm, complete, …)."""
+
+    class Kind(models.TextChoices):
+        CONFIRM = "confirm", _("Confirm your address")
+        COMPLETE = "complete", _("Registration complete")
+        ALREADY = "already", _("Already registered")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"notification #{self.pk} ({self.kind}, {self.state})"

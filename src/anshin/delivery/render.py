@@ -1,0 +1,123 @@
+"""Building the mail residents receive: well-formed Japanese (UTF-8, RFC 2047 subject),
+Message-ID, Date, List-Id, Auto-Submitted, and the RFC 8058 one-click unsubscribe headers.
+
+Links are built from ANSHIN_BASE_URL, never from a request's Host header.
+"""
+
+from __future__ import annotations
+
+import uuid
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from anshin.alerts.models import Alert
+from anshin.residents.models import Subscriber
+from anshin.residents.tokens import make_confirm_token, make_manage_token
+
+
+def absolute(path: str) -> str:
+    return settings.BASE_URL + path
+
+
+def manage_url(subscriber: Subscriber) -> str:
+    return absolute(reverse("residents:manage", args=[make_manage_token(subscriber)]))
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    return absolute(reverse("residents:unsubscribe", args=[make_manage_token(subscriber)]))
+
+
+def confirm_url(subscriber: Subscriber) -> str:
+    return absolute(reverse("residents:confirm", args=[make_confirm_token(subscriber)]))
+
+
+def _mail_domain() -> str:
+    return settings.MAIL_FROM.rpartition("@")[2] or "localhost"
+
+
+def _base_message(*, subject: str, to: str, display_name: str) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP)
+    local, _, domain = settings.MAIL_FROM.rpartition("@")
+    msg["From"] = Address(display_name=display_name, username=local, domain=domain)
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(timezone.now())
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@{_mail_domain()}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    return msg
+
+
+def _set_text(msg: EmailMessage, text: str) -> None:
+    # base64 keeps long Japanese lines intact through any relay (no 998-octet line limit).
+    msg.set_content(text, charset="utf-8", cte="base64")
+
+
+def alert_subject(alert: Alert) -> str:
+    return f"[{settings.CITY_NAME} {alert.category.name_ja}] {alert.subject}"
+
+
+def alert_text(alert: Alert, *, manage_link: str) -> str:
+    with translation.override("ja"):
+        return render_to_string(
+            "delivery/alert_mail.txt",
+            {
+                "alert": alert,
+                "manage_url": manage_link,
+                "inquiry": settings.INQUIRY_CONTACT,
+                "city": settings.CITY_NAME,
+            },
+        )
+
+
+def render_alert(alert: Alert, subscriber: Subscriber, address: str) -> bytes:
+    """The complete message for one recipient of an alert."""
+    msg = _base_message(
+        subject=alert_subject(alert),
+        to=address,
+        display_name=f"{settings.CITY_NAME} 防犯・防災メール",
+    )
+    unsubscribe = unsubscribe_url(subscriber)
+    msg["List-Id"] = f"{alert.category.name_en} <{alert.category.slug}.{_mail_domain()}>"
+    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Precedence"] = "bulk"
+    _set_text(msg, alert_text(alert, manage_link=manage_url(subscriber)))
+    return msg.as_bytes()
+
+
+NOTIFICATION_SUBJECTS = {
+    "confirm": "【{city}】メールアドレスの確認 / Please confirm your address",
+    "complete": "【{city}】登録完了のお知らせ / Registration complete",
+    "already": "【{city}】登録済みのご案内 / You are already registered",
+}
+
+
+def render_notification(kind: str, subscriber: Subscriber, address: str) -> bytes:
+    """A mail about the resident's own subscription. Holds nothing the requester typed but
+    the address itself (which appears only in To:)."""
+    context = {
+        "city": settings.CITY_NAME,
+        "inquiry": settings.INQUIRY_CONTACT,
+        "categories": list(subscriber.categories.all()),
+        "manage_url": manage_url(subscriber),
+        "confirm_url": confirm_url(subscriber) if kind == "confirm" else "",
+        "subscribe_url": absolute(reverse("residents:subscribe")),
+        "hours": settings.CONFIRMATION_MAX_AGE // 3600,
+    }
+    subject = NOTIFICATION_SUBJECTS[kind].format(city=settings.CITY_NAME)
+    msg = _base_message(
+        subject=subject, to=address, display_name=f"{settings.CITY_NAME} 防犯・防災メール"
+    )
+    if kind != "confirm":
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url(subscriber)}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    with translation.override("ja"):
+        _set_text(msg, render_to_string(f"delivery/notification_{kind}.txt", context))
+    return msg.as_bytes()

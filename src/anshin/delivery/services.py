@@ -1,0 +1,333 @@
+"""Fan-out, sending and reconciliation. Every step re-reads the database and acts only on rows
+still in the state it expects, so a lost or repeated task message never loses or doubles a
+delivery: the worst case after a crash is a re-send of the few messages in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from anshin.core.audit import SYSTEM, Actor, audit_record
+from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
+from anshin.delivery import render
+from anshin.delivery.models import Delivery, Message, Notification, SendRecord, SendState
+from anshin.residents.models import Subscriber
+
+log = logging.getLogger(__name__)
+
+FAN_OUT_CHUNK = 1000
+OUTCOME_CHUNK = 20
+REQUEUE_AFTER = timedelta(seconds=60)
+
+
+def _enqueue_on_commit(fn: Callable[[], Any]) -> None:
+    transaction.on_commit(fn)
+
+
+# --- Notifications (mail about a resident's own subscription) --------------------------------
+
+
+def notification_enqueue(*, subscriber: Subscriber, kind: str) -> Notification:
+    from anshin.delivery import tasks
+
+    note = Notification.objects.create(subscriber=subscriber, kind=kind, enqueued_at=timezone.now())
+    _enqueue_on_commit(lambda: tasks.send_notification.delay(note.pk))
+    return note
+
+
+def notification_send(*, notification_id: int) -> None:
+    claim = _claim(Notification.objects.filter(pk=notification_id))
+    notes = list(Notification.objects.filter(claim=claim).select_related("subscriber"))
+    if not notes:
+        return
+    _send_claimed(
+        Notification, notes, lambda n, addr: render.render_notification(n.kind, n.subscriber, addr)
+    )
+
+
+# --- Alert e-mail ----------------------------------------------------------------------------
+
+
+def delivery_fan_out(*, delivery_id: int) -> None:
+    """Snapshot the recipients into Message rows in id order, in chunks, queueing each chunk's
+    batch as soon as it commits so sending starts before the snapshot ends."""
+    from anshin.delivery import tasks
+
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    started = Delivery.objects.filter(
+        Q(state=Delivery.State.PENDING) | Q(state=Delivery.State.FANNING_OUT, leased_until__lt=now),
+        pk=delivery_id,
+    ).update(state=Delivery.State.FANNING_OUT, leased_until=lease)
+    if not started:
+        return
+    delivery = Delivery.objects.select_related("alert").get(pk=delivery_id)
+    for first, last in _snapshot_chunks(delivery):
+        tasks.send_batch.delay(delivery.pk, first, last)
+    total = Message.objects.filter(delivery=delivery).count()
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=Delivery.State.SENDING,
+            total=total,
+            fanned_out_at=timezone.now(),
+            leased_until=None,
+        )
+        audit_record(
+            actor=SYSTEM,
+            action="delivery.fan_out",
+            target=delivery,
+            details={"alert": delivery.alert_id, "recipients": total},
+        )
+    delivery_finish_if_done(delivery_id=delivery.pk)
+
+
+def _recipients(delivery: Delivery) -> models.QuerySet[Subscriber]:
+    return Subscriber.objects.filter(
+        state=Subscriber.State.ACTIVE, categories=delivery.alert.category_id
+    ).order_by("pk")
+
+
+def _snapshot_chunks(delivery: Delivery) -> Iterator[tuple[int, int]]:
+    """Insert Message rows chunk by chunk; yield the (first, last) message ids of each chunk."""
+    after = 0
+    while True:
+        ids = list(
+            _recipients(delivery).filter(pk__gt=after).values_list("pk", flat=True)[:FAN_OUT_CHUNK]
+        )
+        if not ids:
+            return
+        with transaction.atomic():
+            Message.objects.bulk_create(
+                [
+                    Message(delivery=delivery, subscriber_id=pk, enqueued_at=timezone.now())
+                    for pk in ids
+                ],
+                ignore_conflicts=True,
+            )
+        after = ids[-1]
+        span = Message.objects.filter(delivery=delivery, subscriber_id__in=ids).aggregate(
+            lo=models.Min("pk"), hi=models.Max("pk")
+        )
+        for lo in range(span["lo"], span["hi"] + 1, settings.SEND_BATCH_SIZE):
+            yield lo, min(lo + settings.SEND_BATCH_SIZE - 1, span["hi"])
+
+
+def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
+    """Claim the due queued messages of one id range and send them over one connection."""
+    rows = Message.objects.filter(delivery_id=delivery_id, pk__gte=first_id, pk__lte=last_id)
+    claim = _claim(rows)
+    messages = list(
+        Message.objects.filter(claim=claim).select_related(
+            "subscriber", "delivery__alert__category"
+        )
+    )
+    if messages:
+        _send_claimed(
+            Message,
+            messages,
+            lambda m, addr: render.render_alert(m.delivery.alert, m.subscriber, addr),
+        )
+    delivery_finish_if_done(delivery_id=delivery_id)
+
+
+def delivery_finish_if_done(*, delivery_id: int) -> None:
+    unfinished = Message.objects.filter(
+        delivery_id=delivery_id, state__in=[SendState.QUEUED, SendState.SENDING]
+    ).exists()
+    if not unfinished:
+        Delivery.objects.filter(pk=delivery_id, state=Delivery.State.SENDING).update(
+            state=Delivery.State.DONE, finished_at=timezone.now()
+        )
+
+
+def delivery_retry_failed(*, delivery: Delivery, actor: Actor) -> int:
+    """Put the failed messages of a delivery back in the queue (the console's "retry" action);
+    the scheduler's reconciler picks them up."""
+    with transaction.atomic():
+        count = Message.objects.filter(delivery=delivery, state=SendState.FAILED).update(
+            state=SendState.QUEUED, next_attempt_at=None, enqueued_at=None, attempts=0
+        )
+        if count:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                state=Delivery.State.SENDING, finished_at=None
+            )
+        audit_record(
+            actor=actor,
+            action="delivery.retry_failed",
+            target=delivery,
+            details={"messages": count},
+        )
+    return count
+
+
+# --- Claiming and recording outcomes (shared by both kinds of record) -------------------------
+
+
+def _claim(rows: models.QuerySet[Any]) -> str:
+    """Atomically move due queued rows to sending under a fresh claim id and a lease.
+
+    A conditional UPDATE (not SELECT … FOR UPDATE) so that it is also safe on SQLite, which
+    ignores skip_locked: two workers claiming the same range each get disjoint rows.
+    """
+    now = timezone.now()
+    claim = uuid.uuid4().hex
+    rows.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=SendState.QUEUED
+    ).update(
+        state=SendState.SENDING,
+        claim=claim,
+        leased_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
+        attempts=models.F("attempts") + 1,
+    )
+    return claim
+
+
+def _send_claimed(
+    model: type[SendRecord], records: list[Any], build: Callable[[Any, str], bytes]
+) -> None:
+    config = parse_smtp_url(settings.SMTP_URL)
+    down: SendResult | None = None
+    with SmtpConnection(config) as connection:
+        for start in range(0, len(records), OUTCOME_CHUNK):
+            chunk = records[start : start + OUTCOME_CHUNK]
+            results = []
+            for record in chunk:
+                # Once the relay is unreachable, the rest of the batch waits for the retry
+                # instead of each message paying its own connection timeout.
+                result = down or _send_one(connection, record, build)
+                if result.outcome == "temporary" and result.code == 0:
+                    down = result
+                results.append(result)
+            _record_outcomes(model, chunk, results)
+
+
+def _send_one(
+    connection: SmtpConnection, record: Any, build: Callable[[Any, str], bytes]
+) -> SendResult:
+    address = record.subscriber.email
+    return connection.send(
+        envelope_from=settings.MAIL_FROM, recipient=address, message=build(record, address)
+    )
+
+
+def _record_outcomes(
+    model: type[SendRecord], records: list[Any], results: list[SendResult]
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        for record, result in zip(records, results, strict=True):
+            fields = _outcome_fields(record, result, now)
+            model._default_manager.filter(
+                pk=record.pk, claim=record.claim, state=SendState.SENDING
+            ).update(**fields)
+
+
+def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "smtp_code": result.code or None,
+        "smtp_reply": result.reply,
+        "claim": "",
+        "leased_until": None,
+    }
+    if result.outcome == "accepted":
+        return {**fields, "state": SendState.ACCEPTED, "finished_at": now}
+    gave_up = now + _backoff(record.attempts) > _horizon(record)
+    if result.outcome == "permanent" or gave_up:
+        return {**fields, "state": SendState.FAILED, "finished_at": now}
+    return {
+        **fields,
+        "state": SendState.QUEUED,
+        "next_attempt_at": now + _backoff(record.attempts),
+        "enqueued_at": None,
+    }
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = settings.RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.RETRY_MAX_SECONDS))
+
+
+def _horizon(record: SendRecord) -> Any:
+    started = record.delivery.created_at if isinstance(record, Message) else record.created_at  # type: ignore[attr-defined]
+    return started + timedelta(seconds=settings.RETRY_HORIZON_SECONDS)
+
+
+# --- Reconciler (run by `anshin scheduler`) ---------------------------------------------------
+
+
+def reconcile() -> dict[str, int]:
+    """Re-queue whatever the database says is unfinished. Safe to run at any time, often."""
+    from anshin.delivery import tasks
+
+    now = timezone.now()
+    counts = {"expired_leases": _release_expired_leases(now)}
+    pending = list(
+        Delivery.objects.filter(
+            Q(state=Delivery.State.PENDING)
+            | Q(state=Delivery.State.FANNING_OUT, leased_until__lt=now)
+        ).values_list("pk", flat=True)
+    )
+    for pk in pending:
+        tasks.fan_out.delay(pk)
+    counts["fan_outs"] = len(pending)
+    counts["batches"] = _requeue_due(
+        Message, now, lambda ids, d: tasks.send_batch.delay(d, ids[0], ids[-1])
+    )
+    counts["notifications"] = _requeue_due(
+        Notification, now, lambda ids, d: [tasks.send_notification.delay(i) for i in ids]
+    )
+    for pk in Delivery.objects.filter(state=Delivery.State.SENDING).values_list("pk", flat=True):
+        delivery_finish_if_done(delivery_id=pk)
+    return counts
+
+
+def _release_expired_leases(now: Any) -> int:
+    released = 0
+    for model in (Message, Notification):
+        released += model.objects.filter(state=SendState.SENDING, leased_until__lt=now).update(
+            state=SendState.QUEUED, claim="", leased_until=None, enqueued_at=None
+        )
+    return released
+
+
+def _requeue_due(
+    model: type[Any], now: Any, enqueue: Callable[[list[int], int | None], Any]
+) -> int:
+    """Queue a task for queued rows that are due and were not queued in the last minute."""
+    due = model.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
+        state=SendState.QUEUED,
+    ).order_by("pk")
+    group_field = "delivery_id" if model is Message else None
+    rows = list(due.values_list("pk", group_field or "pk")[:50_000])
+    if not rows:
+        return 0
+    model.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_at=now)
+    batches = 0
+    for group, ids in _group_ids(rows, settings.SEND_BATCH_SIZE if group_field else 1):
+        enqueue(ids, group if group_field else None)
+        batches += 1
+    return batches
+
+
+def _group_ids(rows: list[tuple[int, int]], size: int) -> Iterator[tuple[int, list[int]]]:
+    current: list[int] = []
+    group = None
+    for pk, key in rows:
+        if current and (key != group or len(current) >= size):
+            yield group, current  # type: ignore[misc]
+            current = []
+        group = key
+        current.append(pk)
+    if current:
+        yield group, current  # type: ignore[misc]

@@ -1,0 +1,22 @@
+"""Celery tasks: thin entry points that carry ids only and call one service each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from anshin.delivery import services
+
+
+@shared_task(name="anshin.delivery.fan_out")
+def fan_out(delivery_id: int) -> None:
+    services.delivery_fan_out(delivery_id=delivery_id)
+
+
+@shared_task(name="anshin.delivery.send_batch")
+def send_batch(delivery_id: int, first_id: int, last_id: int) -> None:
+    services.send_batch(delivery_id=delivery_id, first_id=first_id, last_id=last_id)
+
+
+@shared_task(name="anshin.notification.send")
+def send_notification(notification_id: int) -> None:
+    services.notification_send(notification_id=notification_id)

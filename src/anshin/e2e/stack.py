@@ -1,0 +1,129 @@
+"""A real anshin stack for end-to-end tests: web (gunicorn), worker (Celery on the embedded
+filesystem:// broker) and scheduler as separate processes, on a fresh ANSHIN_HOME, sending to a
+real aiosmtpd server on loopback. Used by the integration and browser tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from anshin.conftest import Sink, _Handler, free_port
+
+ROLES = ("web", "worker", "scheduler")
+
+
+@dataclass
+class Stack:
+    home: Path
+    sink: Sink
+    port: int
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def anshin(
+        self, *args: str, check: bool = True, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one `anshin` verb against this stack's database."""
+        return subprocess.run(
+            [sys.executable, "-m", "anshin.core.cli", *args],
+            env=self.env,
+            text=True,
+            capture_output=True,
+            check=check,
+            timeout=120,
+            input=input_text,
+        )
+
+    def start(self, role: str) -> None:
+        args = {
+            "web": ["web", "--port", str(self.port), "--workers", "1"],
+            "worker": ["worker", "--concurrency", "2", "--loglevel", "WARNING"],
+            "scheduler": ["scheduler", "--interval", "0.5"],
+        }[role]
+        log = open(self.home / f"{role}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.processes[role] = subprocess.Popen(
+            [sys.executable, "-m", "anshin.core.cli", *args], env=self.env, stdout=log, stderr=log
+        )
+        if role == "web":
+            self._wait_for_web()
+
+    def stop(self, role: str, *, kill: bool = False) -> None:
+        process = self.processes.pop(role, None)
+        if process is None or process.poll() is not None:
+            return
+        process.kill() if kill else process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_all(self) -> None:
+        for role in list(self.processes):
+            self.stop(role)
+
+    def _wait_for_web(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.base_url + "/subscribe/", timeout=2):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(
+            "the web process did not start: " + (self.home / "web.log").read_text()[-2000:]
+        )
+
+    def wait_for_mail(self, address: str, count: int = 1, timeout: float = 30) -> list:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.sink.to(address)
+            if len(mails) >= count:
+                return mails
+            time.sleep(0.1)
+        raise AssertionError(f"expected {count} mail(s), got {len(self.sink.to(address))}")
+
+
+@contextmanager
+def running_stack(
+    tmp_path: Path, *, roles: tuple[str, ...] = ROLES, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    sink = Sink(port=free_port())
+    controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    port = free_port()
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "ANSHIN_HOME": str(home),
+        "ANSHIN_BASE_URL": f"http://127.0.0.1:{port}",
+        "ANSHIN_SMTP_URL": sink.url,
+        "ANSHIN_FROM": "alert@anshin.example.jp",
+        "ANSHIN_RETRY_BASE_SECONDS": "0.5",
+        "ANSHIN_RETRY_MAX_SECONDS": "2",
+        "ANSHIN_DEMO": "1",
+        **(extra_env or {}),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    stack = Stack(home=home, sink=sink, port=port, env=env)
+    stack.anshin("migrate", "--noinput")
+    try:
+        for role in roles:
+            stack.start(role)
+        yield stack
+    finally:
+        stack.stop_all()
+        controller.stop()

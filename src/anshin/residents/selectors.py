@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from anshin.residents.models import PrivacyNotice
+
+
+def current_notice() -> PrivacyNotice:
+    notice = PrivacyNotice.objects.order_by("-version").first()
+    if notice is None:
+        raise PrivacyNotice.DoesNotExist("No privacy notice has been published.")
+    return notice

@@ -1,0 +1,69 @@
+"""Signed tokens for the links in resident mail.
+
+Confirmation tokens expire (72 h) and die once used: they carry a nonce that confirmation
+clears. Management tokens do not expire (every alert mail carries one) but die when the
+subscriber's `token_key` changes, which happens on every (re-)confirmation. Tokens carry only
+a row id and a random value — never the address.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+
+from anshin.residents.models import Subscriber
+
+_CONFIRM_SALT = "anshin.residents.confirm"
+_MANAGE_SALT = "anshin.residents.manage"
+
+
+class TokenError(Exception):
+    """The link is unknown, altered, used or expired. `reason` says which, for the page shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def make_confirm_token(subscriber: Subscriber) -> str:
+    return signing.dumps(
+        [subscriber.pk, subscriber.confirm_nonce], salt=_CONFIRM_SALT, compress=True
+    )
+
+
+def read_confirm_token(token: str) -> tuple[int, str]:
+    """Return (subscriber id, nonce) or raise TokenError("expired" | "invalid")."""
+    try:
+        value = signing.loads(token, salt=_CONFIRM_SALT, max_age=settings.CONFIRMATION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise TokenError("expired") from exc
+    except signing.BadSignature as exc:
+        raise TokenError("invalid") from exc
+    return _pair(value)
+
+
+def make_manage_token(subscriber: Subscriber) -> str:
+    return signing.dumps([subscriber.pk, subscriber.token_key], salt=_MANAGE_SALT, compress=True)
+
+
+def read_manage_token(token: str) -> Subscriber:
+    """Return the subscriber the link belongs to, or raise TokenError("invalid")."""
+    try:
+        pk, key = _pair(signing.loads(token, salt=_MANAGE_SALT))
+    except signing.BadSignature as exc:
+        raise TokenError("invalid") from exc
+    subscriber = Subscriber.objects.filter(pk=pk, token_key=key).first()
+    if subscriber is None or not key:
+        raise TokenError("invalid")
+    return subscriber
+
+
+def _pair(value: object) -> tuple[int, str]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not isinstance(value[0], int)
+        or not isinstance(value[1], str)
+    ):
+        raise TokenError("invalid")
+    return value[0], value[1]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from anshin.residents import views
+
+app_name = "residents"
+urlpatterns = [
+    path("subscribe/", views.subscribe, name="subscribe"),
+    path("subscribe/sent/", views.sent, name="sent"),
+    path("subscribe/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("manage/<str:token>/", views.manage, name="manage"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]

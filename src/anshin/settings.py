@@ -1,0 +1,222 @@
+"""The one settings module. Deployments differ only by ANSHIN_* environment variables.
+
+Every setting has a safe default so that `anshin demo` runs with no configuration at all.
+Secrets that the demo needs (secret key, data key) are generated once under ANSHIN_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+from anshin.core.envsecrets import home_dir, persistent_secret
+
+HOME = home_dir()
+BASE_DIR = Path(__file__).resolve().parent
+
+BASE_URL = os.environ.get("ANSHIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_base = urlsplit(BASE_URL)
+HTTPS = _base.scheme == "https"
+
+SECRET_KEY = os.environ.get("ANSHIN_SECRET_KEY") or persistent_secret(HOME / "secret.key")
+DATA_KEY = os.environ.get("ANSHIN_DATA_KEY") or persistent_secret(HOME / "data.key")
+DEBUG = os.environ.get("ANSHIN_DEBUG", "") == "1"
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ANSHIN_ALLOWED_HOSTS", _base.hostname or "127.0.0.1").split(",")
+    if h.strip()
+]
+for _local in ("127.0.0.1", "localhost"):
+    if _base.hostname in ("127.0.0.1", "localhost") and _local not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(_local)
+CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
+TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("ANSHIN_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "anshin.core",
+    "anshin.alerts",
+    "anshin.residents",
+    "anshin.delivery",
+    "anshin.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "anshin.urls"
+WSGI_APPLICATION = "anshin.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "anshin.core.context.city",
+            ],
+        },
+    },
+]
+
+_db_url = os.environ.get("ANSHIN_DATABASE_URL", "")
+if _db_url:
+    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": HOME / "anshin.sqlite3",
+            # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+            # BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": HOME / "test.sqlite3"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "console:login"
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# HTTPS-only settings follow the scheme of ANSHIN_BASE_URL, so a loopback http:// demo works
+# and an https:// deployment passes `anshin check --deploy`.
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is a one-way commitment for the whole domain; a city decides it, not us.
+    "security.W021",
+]
+
+# --- Mail -----------------------------------------------------------------------------------
+SMTP_URL = os.environ.get("ANSHIN_SMTP_URL", "smtp://127.0.0.1:1025")
+MAIL_FROM = os.environ.get("ANSHIN_FROM", f"anshin@{_base.hostname or 'localhost'}")
+INBOUND_DOMAIN = os.environ.get("ANSHIN_INBOUND_DOMAIN", _base.hostname or "localhost")
+BOUNCE_DOMAIN = os.environ.get("ANSHIN_BOUNCE_DOMAIN", INBOUND_DOMAIN)
+CITY_NAME = os.environ.get("ANSHIN_CITY_NAME", "安心市")
+INQUIRY_CONTACT = os.environ.get(
+    "ANSHIN_INQUIRY_CONTACT", "安心市 地域安全課 電話 042-000-0000（平日 8:30〜17:15）"
+)
+CONFIRMATION_MAX_AGE = 72 * 3600
+CONFIRMATION_BUDGET = 3  # confirmation mails per address per 24 h
+CONFIRMATION_MIN_INTERVAL = 10 * 60  # seconds between two confirmation mails to one address
+IP_SUBSCRIBE_LIMIT = int(os.environ.get("ANSHIN_IP_SUBSCRIBE_LIMIT", "30"))  # per hour
+SEND_BATCH_SIZE = int(os.environ.get("ANSHIN_SEND_BATCH_SIZE", "200"))
+SEND_LEASE_SECONDS = int(os.environ.get("ANSHIN_SEND_LEASE_SECONDS", "300"))
+RETRY_HORIZON_SECONDS = int(os.environ.get("ANSHIN_RETRY_HORIZON_SECONDS", str(24 * 3600)))
+SCHEDULER_INTERVAL = float(os.environ.get("ANSHIN_SCHEDULER_INTERVAL", "5"))
+CATCHER_DIR = HOME / "catcher"
+DEMO = os.environ.get("ANSHIN_DEMO", "") == "1"
+
+# --- Celery ---------------------------------------------------------------------------------
+QUEUE_DIR = HOME / "queue"
+CELERY_BROKER_URL = os.environ.get("ANSHIN_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for _folder in ("messages", "control"):
+        (QUEUE_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    # One folder for both directions: every process produces to and consumes from it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(QUEUE_DIR / "messages"),
+        "data_folder_out": str(QUEUE_DIR / "messages"),
+        "control_folder": str(QUEUE_DIR / "control"),
+        "polling_interval": 0.2,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("ANSHIN_TASKS_EAGER", "") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_DEFAULT_QUEUE = "alerts"
+CELERY_TASK_ROUTES = {"anshin.notification.send": {"queue": "residents"}}
+CELERY_TIMEZONE = "Asia/Tokyo"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ANSHIN_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # aiosmtpd logs every peer at INFO; the catcher and inbound server need only problems.
+        "mail.log": {"level": "WARNING"},
+    },
+}
+RETRY_BASE_SECONDS = float(os.environ.get("ANSHIN_RETRY_BASE_SECONDS", "15"))
+RETRY_MAX_SECONDS = float(os.environ.get("ANSHIN_RETRY_MAX_SECONDS", "600"))
