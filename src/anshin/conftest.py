@@ -66,7 +66,7 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
-            self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+            self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted"
 
 
@@ -98,8 +98,12 @@ def _default_rows(request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("transactional_db")
     from django.apps import apps
 
-    categories_migration = importlib.import_module("anshin.alerts.migrations.0002_default_categories")
-    notice_migration = importlib.import_module("anshin.residents.migrations.0002_first_privacy_notice")
+    categories_migration = importlib.import_module(
+        "anshin.alerts.migrations.0002_default_categories"
+    )
+    notice_migration = importlib.import_module(
+        "anshin.residents.migrations.0002_first_privacy_notice"
+    )
     categories_migration.create(apps, None)
     notice_migration.create(apps, None)
 

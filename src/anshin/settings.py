@@ -93,7 +93,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": HOME / "anshin.sqlite3",
+            "NAME": str(HOME / "anshin.sqlite3"),
             # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
             # BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
             "OPTIONS": {
@@ -104,7 +104,7 @@ else:
                     "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;"
                 ),
             },
-            "TEST": {"NAME": HOME / "test.sqlite3"},
+            "TEST": {"NAME": str(HOME / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -220,3 +220,6 @@ LOGGING = {
 }
 RETRY_BASE_SECONDS = float(os.environ.get("ANSHIN_RETRY_BASE_SECONDS", "15"))
 RETRY_MAX_SECONDS = float(os.environ.get("ANSHIN_RETRY_MAX_SECONDS", "600"))
+# A queued row whose task message has not been picked up within this time is queued again
+# (the broker may have lost it); a duplicate is harmless because claims are conditional.
+REQUEUE_AFTER_SECONDS = float(os.environ.get("ANSHIN_REQUEUE_AFTER_SECONDS", "60"))

@@ -3,6 +3,8 @@ one service or selector."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -16,7 +18,12 @@ from anshin.console.forms import ComposeForm
 from anshin.core.audit import Actor
 from anshin.core.catcher import list_caught, read_caught
 from anshin.delivery import render as mail_render
-from anshin.delivery.selectors import alert_email_delivery, delivery_failures, delivery_progress
+from anshin.delivery.selectors import (
+    Progress,
+    alert_email_delivery,
+    delivery_failures,
+    delivery_progress,
+)
 from anshin.delivery.services import delivery_retry_failed
 
 
@@ -27,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "console/home.html", {"page": page, "rows": rows})
 
 
-def _progress(alert: Alert):  # type: ignore[no-untyped-def]
+def _progress(alert: Alert) -> Progress | None:
     delivery = alert_email_delivery(alert)
     return delivery_progress(delivery) if delivery else None
 
@@ -56,7 +63,7 @@ def compose(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _preview(data: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def _preview(data: dict[str, Any]) -> dict[str, str]:
     """The message exactly as a resident receives it, with a sample management link."""
     alert = Alert(category=data["category"], subject=data["subject"], body=data["body"])
     sample = settings.BASE_URL + "/manage/…/"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from anshin.core.models import AuditEvent
@@ -17,13 +17,14 @@ class Actor:
     """Who acted: a staff user, the operator at the command line, the system, or a resident."""
 
     kind: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
 
     @classmethod
-    def staff(cls, user: AbstractBaseUser | AnonymousUser) -> Actor:
+    def staff(cls, user: User | AnonymousUser) -> Actor:
         if not user.is_authenticated:
             raise ValueError("A staff action needs a signed-in user.")
-        return cls(kind=AuditEvent.ActorKind.STAFF, user=user)  # type: ignore[arg-type]
+        assert isinstance(user, User)
+        return cls(kind=AuditEvent.ActorKind.STAFF, user=user)
 
 
 OPERATOR = Actor(kind=AuditEvent.ActorKind.OPERATOR)

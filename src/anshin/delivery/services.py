@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 FAN_OUT_CHUNK = 1000
 OUTCOME_CHUNK = 20
-REQUEUE_AFTER = timedelta(seconds=60)
+REQUEUE_LIMIT = 50_000
 
 
 def _enqueue_on_commit(fn: Callable[[], Any]) -> None:
@@ -279,12 +279,8 @@ def reconcile() -> dict[str, int]:
     for pk in pending:
         tasks.fan_out.delay(pk)
     counts["fan_outs"] = len(pending)
-    counts["batches"] = _requeue_due(
-        Message, now, lambda ids, d: tasks.send_batch.delay(d, ids[0], ids[-1])
-    )
-    counts["notifications"] = _requeue_due(
-        Notification, now, lambda ids, d: [tasks.send_notification.delay(i) for i in ids]
-    )
+    counts["batches"] = _requeue_messages(now)
+    counts["notifications"] = _requeue_notifications(now)
     for pk in Delivery.objects.filter(state=Delivery.State.SENDING).values_list("pk", flat=True):
         delivery_finish_if_done(delivery_id=pk)
     return counts
@@ -299,35 +295,47 @@ def _release_expired_leases(now: Any) -> int:
     return released
 
 
-def _requeue_due(
-    model: type[Any], now: Any, enqueue: Callable[[list[int], int | None], Any]
-) -> int:
-    """Queue a task for queued rows that are due and were not queued in the last minute."""
-    due = model.objects.filter(
+def _due(model: type[SendRecord], now: Any) -> models.QuerySet[Any]:
+    """Queued rows that are due and were not handed to the broker in the last minute."""
+    return model._default_manager.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REQUEUE_AFTER),
+        Q(enqueued_at__isnull=True)
+        | Q(enqueued_at__lt=now - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS)),
         state=SendState.QUEUED,
     ).order_by("pk")
-    group_field = "delivery_id" if model is Message else None
-    rows = list(due.values_list("pk", group_field or "pk")[:50_000])
-    if not rows:
-        return 0
-    model.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_at=now)
+
+
+def _requeue_messages(now: Any) -> int:
+    from anshin.delivery import tasks
+
+    rows = list(_due(Message, now).values_list("pk", "delivery_id")[:REQUEUE_LIMIT])
+    Message.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_at=now)
     batches = 0
-    for group, ids in _group_ids(rows, settings.SEND_BATCH_SIZE if group_field else 1):
-        enqueue(ids, group if group_field else None)
+    for delivery_id, ids in _runs(rows, settings.SEND_BATCH_SIZE):
+        tasks.send_batch.delay(delivery_id, ids[0], ids[-1])
         batches += 1
     return batches
 
 
-def _group_ids(rows: list[tuple[int, int]], size: int) -> Iterator[tuple[int, list[int]]]:
+def _requeue_notifications(now: Any) -> int:
+    from anshin.delivery import tasks
+
+    ids = list(_due(Notification, now).values_list("pk", flat=True)[:REQUEUE_LIMIT])
+    Notification.objects.filter(pk__in=ids).update(enqueued_at=now)
+    for pk in ids:
+        tasks.send_notification.delay(pk)
+    return len(ids)
+
+
+def _runs(rows: list[tuple[int, int]], size: int) -> Iterator[tuple[int, list[int]]]:
+    """Split (id, delivery) rows, in id order, into runs of one delivery of at most `size`."""
     current: list[int] = []
-    group = None
+    group = 0
     for pk, key in rows:
         if current and (key != group or len(current) >= size):
-            yield group, current  # type: ignore[misc]
+            yield group, current
             current = []
         group = key
         current.append(pk)
     if current:
-        yield group, current  # type: ignore[misc]
+        yield group, current

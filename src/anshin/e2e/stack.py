@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -87,7 +88,9 @@ class Stack:
             "the web process did not start: " + (self.home / "web.log").read_text()[-2000:]
         )
 
-    def wait_for_mail(self, address: str, count: int = 1, timeout: float = 30) -> list:  # type: ignore[type-arg]
+    def wait_for_mail(
+        self, address: str, count: int = 1, timeout: float = 30
+    ) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             mails = self.sink.to(address)
@@ -115,6 +118,8 @@ def running_stack(
         "ANSHIN_RETRY_BASE_SECONDS": "0.5",
         "ANSHIN_RETRY_MAX_SECONDS": "2",
         "ANSHIN_DEMO": "1",
+        "ANSHIN_REQUEUE_AFTER_SECONDS": "2",
+        "ANSHIN_SEND_LEASE_SECONDS": "5",
         **(extra_env or {}),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from anshin.residents.models import PrivacyNotice
 
@@ -9,8 +10,8 @@ class PrivacyNoticeAdmin(admin.ModelAdmin):
 
     list_display = ["version", "published_at"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: PrivacyNotice | None = None) -> bool:
         return obj is None
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: PrivacyNotice | None = None) -> bool:
         return False

@@ -21,7 +21,7 @@ ADDRESS_ERRORS = {
 class CategoryChoiceField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
-    def label_from_instance(self, obj: Category) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Category) -> str:
         return obj.name
 
 

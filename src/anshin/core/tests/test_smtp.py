@@ -57,6 +57,7 @@ class Relay:
 
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     mail_reply: str | None = None
+    mail_reply_once: str | None = None
     data_reply: str = QUEUED
     hang_up_in_data: bool = False
     ehlo_count: int = 0
@@ -81,6 +82,9 @@ class Relay:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         self.mail_count += 1
+        if self.mail_reply_once:
+            reply, self.mail_reply_once = self.mail_reply_once, None
+            return reply
         if self.mail_reply:
             return self.mail_reply
         envelope.mail_from = address
@@ -453,6 +457,22 @@ def test_stale_reused_connection_is_retried_once(servers: Servers, relay: Relay)
         )
     assert result.outcome == "accepted"
     assert [d.recipients for d in replacement.delivered] == [["hanako@example.jp"]]
+
+
+def test_421_on_a_reused_connection_is_retried_once(relay_config: SmtpConfig, relay: Relay) -> None:
+    """What Postfix does to an idle client: 421, then hang up; no reason to fail the message."""
+    with SmtpConnection(relay_config) as connection:
+        assert (
+            connection.send(envelope_from=SENDER, recipient=RESIDENT, message=MESSAGE).outcome
+            == "accepted"
+        )
+        relay.mail_reply_once = "421 4.4.2 relay.test Error: timeout exceeded"
+        result = connection.send(
+            envelope_from=SENDER, recipient="hanako@example.jp", message=MESSAGE
+        )
+    assert result.outcome == "accepted"
+    assert relay.ehlo_count == 2
+    assert [d.recipients for d in relay.delivered] == [[RESIDENT], ["hanako@example.jp"]]
 
 
 def test_hang_up_after_data_is_temporary_and_not_retried(

@@ -28,7 +28,9 @@ def link_in(mail: Any, prefix: str) -> str:
     return next(path for path in LINK.findall(body) if path.startswith(prefix))
 
 
-def test_new_address_gets_confirmation_mail_and_stays_pending(smtp_sink: Sink, categories: dict[str, Any]) -> None:
+def test_new_address_gets_confirmation_mail_and_stays_pending(
+    smtp_sink: Sink, categories: dict[str, Any]
+) -> None:
     response = subscribe(Client(), "taro@example.jp", "bousai", categories=categories)
     assert response.status_code == 302 and response["Location"] == "/subscribe/sent/"
     (mail,) = smtp_sink.to("taro@example.jp")
@@ -39,7 +41,9 @@ def test_new_address_gets_confirmation_mail_and_stays_pending(smtp_sink: Sink, c
     assert subscriber.notice is not None and subscriber.notice.version == 1
 
 
-def test_confirm_link_get_shows_button_and_post_confirms(smtp_sink: Sink, categories: dict[str, Any]) -> None:
+def test_confirm_link_get_shows_button_and_post_confirms(
+    smtp_sink: Sink, categories: dict[str, Any]
+) -> None:
     client = Client()
     subscribe(client, "taro..jiro@docomo.ne.jp", "bousai", "bouhan", categories=categories)
     (mail,) = smtp_sink.to("taro..jiro@docomo.ne.jp")
@@ -64,7 +68,9 @@ def test_confirm_link_is_single_use(smtp_sink: Sink, categories: dict[str, Any])
     assert "already been used" in second.content.decode() or "既に" in second.content.decode()
 
 
-def test_same_page_for_new_and_already_subscribed(smtp_sink: Sink, categories: dict[str, Any]) -> None:
+def test_same_page_for_new_and_already_subscribed(
+    smtp_sink: Sink, categories: dict[str, Any]
+) -> None:
     make_subscriber("known@example.jp", categories["bousai"])
     new = subscribe(Client(), "new@example.jp", "bousai", categories=categories)
     known = subscribe(Client(), "known@example.jp", "bousai", categories=categories)
@@ -92,7 +98,12 @@ def test_confirmation_budget_three_a_day_ten_minutes_apart(
     now = timezone.now()
     for minutes in (0, 5, 11, 22, 33, 44):
         monkeypatch.setattr(timezone, "now", lambda m=minutes: now + timedelta(minutes=m))
-        subscribe(Client(REMOTE_ADDR=f"10.0.0.{minutes}"), "victim@example.jp", "bousai", categories=categories)
+        subscribe(
+            Client(REMOTE_ADDR=f"10.0.0.{minutes}"),
+            "victim@example.jp",
+            "bousai",
+            categories=categories,
+        )
     # t=0 sent, t=5 too soon, t=11 sent, t=22 sent, then the budget of 3 is spent
     assert len(smtp_sink.to("victim@example.jp")) == 3
     assert MailBudget.objects.get().count == 3
