@@ -3,6 +3,7 @@ small factories. Tests that need the real worker process start it themselves (te
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import secrets
 import socket
@@ -35,6 +36,7 @@ class Sink:
     port: int = 0
     messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds the server waits before accepting DATA (a slow relay)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -64,6 +66,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
             self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))

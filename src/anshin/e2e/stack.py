@@ -4,7 +4,9 @@ real aiosmtpd server on loopback. Used by the integration and browser tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,7 +58,11 @@ class Stack:
         }[role]
         log = open(self.home / f"{role}.log", "ab")  # noqa: SIM115 (closed with the process)
         self.processes[role] = subprocess.Popen(
-            [sys.executable, "-m", "anshin.core.cli", *args], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "anshin.core.cli", *args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # its own process group, so a kill reaches pool children too
         )
         if role == "web":
             self._wait_for_web()
@@ -65,12 +71,15 @@ class Stack:
         process = self.processes.pop(role, None)
         if process is None or process.poll() is not None:
             return
-        process.kill() if kill else process.terminate()
+        os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if kill:  # pool children of a killed worker die with its process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def stop_all(self) -> None:
         for role in list(self.processes):

@@ -50,8 +50,9 @@ def alert(subject: str = SUBJECT, body: str = BODY) -> bytes:
 
 
 def deliver(port: int, message: bytes, recipients: list[str]) -> None:
+    utf8 = not "".join(recipients).isascii()
     with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
-        client.sendmail(SENDER, recipients, message)
+        client.sendmail(SENDER, recipients, message, mail_options=["SMTPUTF8"] if utf8 else [])
 
 
 def test_japanese_message_round_trip(catcher: MailCatcher, folder: Path) -> None:
@@ -161,7 +162,9 @@ def test_advertises_the_10_mb_limit(catcher: MailCatcher) -> None:
         assert client.esmtp_features["size"] == str(10 * 1024 * 1024)
 
 
-def test_port_zero_lifecycle(folder: Path) -> None:
+def test_port_zero_lifecycle(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # aiosmtpd reports a failed bind only after its ready timeout; keep the test quick.
+    monkeypatch.setenv("AIOSMTPD_CONTROLLER_TIMEOUT", "0.5")
     with MailCatcher(folder, port=0) as running:
         port = running.port
         assert port != 0

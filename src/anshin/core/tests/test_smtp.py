@@ -6,6 +6,7 @@ connection, RSET after a refusal, no plain text when STARTTLS is required).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import ssl
@@ -115,8 +116,8 @@ class Relay:
             )
         )
         if self.hang_up_in_data:
-            assert server.transport is not None
-            server.transport.abort()
+            assert isinstance(server.transport, asyncio.Transport)
+            server.transport.abort()  # no reply to the DATA: the client cannot know
         return self.data_reply
 
     @property
