@@ -9,7 +9,10 @@ from anshin.alerts.services import clean_body, clean_subject
 
 class ComposeForm(forms.Form):
     category = forms.ModelChoiceField(
-        queryset=Category.objects.filter(active=True), label=_("Category"), empty_label=None
+        queryset=Category.objects.filter(active=True),
+        to_field_name="slug",
+        label=_("Category"),
+        empty_label=None,
     )
     subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX * 4, strip=False)
     body = forms.CharField(

@@ -28,6 +28,7 @@ class CategoryChoiceField(forms.ModelMultipleChoiceField):
 class CategoriesForm(forms.Form):
     categories = CategoryChoiceField(
         queryset=Category.objects.filter(active=True),
+        to_field_name="slug",  # values are slugs: readable, and no integer overflow on hostile input
         label=_("Information you want to receive"),
         error_messages={"required": _("Choose at least one kind of information.")},
     )
