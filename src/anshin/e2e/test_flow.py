@@ -74,7 +74,7 @@ def test_subscribe_send_unsubscribe_through_real_processes(tmp_path: Path) -> No
         ).stdout.strip()
         alert_mail = stack.wait_for_mail(address, 3)[2]
         assert alert_mail["Subject"] == "[安心市 防災] 避難指示（訓練）"
-        assert "北部地区に避難指示が出ました。" in alert_mail.get_body(("plain",)).get_content()
+        assert "北部地区に避難指示が出ました。" in alert_mail.get_content()
         assert wait_done(stack, first) == "done 1"
 
         unsubscribe = alert_mail["List-Unsubscribe"].strip("<>")

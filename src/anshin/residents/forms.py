@@ -28,7 +28,8 @@ class CategoryChoiceField(forms.ModelMultipleChoiceField):
 class CategoriesForm(forms.Form):
     categories = CategoryChoiceField(
         queryset=Category.objects.filter(active=True),
-        to_field_name="slug",  # values are slugs: readable, and no integer overflow on hostile input
+        # Slugs as values: readable, and no integer overflow on hostile input.
+        to_field_name="slug",
         label=_("Information you want to receive"),
         error_messages={"required": _("Choose at least one kind of information.")},
     )

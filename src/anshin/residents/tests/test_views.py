@@ -202,7 +202,7 @@ def test_expired_confirmation_link_gets_a_friendly_page(
     subscribe(client, "late@example.jp", "bousai", categories=categories)
     path = link_in(smtp_sink.to("late@example.jp")[0], "/subscribe/confirm/")
     real = time.time
-    monkeypatch.setattr(signing.time, "time", lambda: real() + 72 * 3600 + 1)
+    monkeypatch.setattr(signing.time, "time", lambda: real() + 72 * 3600 + 1)  # type: ignore[attr-defined]
     for response in (client.get(path), client.post(path)):
         assert response.status_code == 410
         assert "72 hours" in response.content.decode()
