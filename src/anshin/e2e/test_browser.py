@@ -165,7 +165,9 @@ def check_resident_page(page: Page, what: str) -> None:
 
 
 def text_of(mail: EmailMessage) -> str:
-    return mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    """The decoded text part, with the mail's CRLF line ends as \\n."""
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    return str(text).replace("\r\n", "\n")
 
 
 def link_in(mail: EmailMessage, stack: Stack, prefix: str) -> str:

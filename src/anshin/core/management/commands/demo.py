@@ -25,6 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--catcher-port", type=int, default=1025, help="SMTP port of the mail catcher"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -33,12 +36,16 @@ class Command(BaseCommand):
         catcher = "ANSHIN_SMTP_URL" not in os.environ
         supervisor = Supervisor()
         if catcher:
-            supervisor.start("catcher", "catcher", "--port", "1025")
+            port = str(options["catcher_port"])
+            os.environ["ANSHIN_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+            supervisor.start("catcher", "catcher", "--port", port)
         supervisor.start("web", "web", "--host", options["host"], "--port", str(options["port"]))
         supervisor.start("worker", "worker", "--concurrency", "2", "--loglevel", "WARNING")
         supervisor.start("scheduler", "scheduler")
         self._banner(options, password, catcher)
-        sys.exit(supervisor.run())
+        code = supervisor.run()
+        self.stdout.write("anshin demo stopped / 停止しました")
+        sys.exit(code)
 
     def _demo_staff_password(self) -> str:
         """A fresh password on every start, so a demo left running is not open to a known one."""
@@ -63,7 +70,8 @@ class Command(BaseCommand):
         ]
         if catcher:
             lines.append(
-                f"  Mail is caught, not sent: see {url}/console/mailbox/ (SMTP 127.0.0.1:1025)"
+                f"  Mail is caught, not sent: see {url}/console/mailbox/ "
+                f"(SMTP 127.0.0.1:{options['catcher_port']})"
             )
         lines += ["  Press Ctrl-C to stop. / Ctrl-C で停止します。", ""]
         self.stdout.write("\n".join(lines))
