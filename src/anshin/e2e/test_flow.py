@@ -97,6 +97,8 @@ def test_subscribe_send_unsubscribe_through_real_processes(tmp_path: Path) -> No
         ).stdout.strip()
         assert wait_done(stack, second) == "done 0"
         assert len(stack.sink.to(address)) == 3
+        for log in stack.home.glob("*.log"):  # personal data never reaches a log
+            assert "taro..jiro" not in log.read_text(errors="replace"), log.name
 
 
 def test_alert_published_while_worker_down_and_broker_message_lost_is_still_sent(
@@ -125,6 +127,7 @@ def test_alert_published_while_worker_down_and_broker_message_lost_is_still_sent
         dropped = list(queue.iterdir())
         assert dropped, "the fan-out task should be waiting in the filesystem queue"
         for message in dropped:
+            assert b"@example.jp" not in message.read_bytes()  # task payloads carry ids only
             message.unlink()  # the broker lost it
         stack.start("worker")
         stack.start("scheduler")

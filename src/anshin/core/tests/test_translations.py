@@ -1,0 +1,180 @@
+"""The Japanese catalogue is complete, its compiled .mo matches the .po, and pages use it.
+
+When source strings change, run `make messages` (makemessages + compilemessages), translate
+every new entry in locale/ja/LC_MESSAGES/django.po and commit both django.po and django.mo.
+"""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+
+MESSAGES = Path(django_settings.LOCALE_PATHS[0]) / "ja" / "LC_MESSAGES"
+PO = MESSAGES / "django.po"
+MO = MESSAGES / "django.mo"
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|\{\{\s*\w+\s*\}\}")
+TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+@dataclass
+class Entry:
+    line: int
+    flags: set[str] = field(default_factory=set)
+    fields: dict[str, str] = field(default_factory=dict)  # msgctxt, msgid, msgstr[0], …
+
+    @property
+    def msgid(self) -> str:
+        return self.fields.get("msgid", "")
+
+    @property
+    def translations(self) -> dict[str, str]:
+        return {k: v for k, v in self.fields.items() if k.startswith("msgstr")}
+
+    def __str__(self) -> str:
+        return f"django.po line {self.line}: {self.msgid!r}"
+
+
+def parse_po(path: Path) -> list[Entry]:
+    """A small parser for the .po files makemessages writes; obsolete (#~) entries are skipped."""
+    entries: list[Entry] = []
+    current: Entry | None = None
+    flags: set[str] = set()
+    keyword = ""
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("#~"):
+            flags = set()
+        elif line.startswith("#,"):
+            flags |= {flag.strip() for flag in line[2:].split(",")}
+        elif not line or line.startswith("#"):
+            continue
+        elif line.startswith('"'):
+            assert current is not None and keyword, f"django.po line {number}: stray string"
+            current.fields[keyword] += ast.literal_eval(line)
+        else:
+            keyword, _, value = line.partition(" ")
+            new_entry = current is None or current.translations or keyword in current.fields
+            if keyword in ("msgctxt", "msgid") and new_entry:
+                current = Entry(line=number, flags=flags)
+                entries.append(current)
+                flags = set()
+            assert current is not None, f"django.po line {number}: {keyword} before msgid"
+            current.fields[keyword] = ast.literal_eval(value)
+    return entries
+
+
+def catalogue_of_po(entries: list[Entry]) -> dict[Any, str]:
+    """What msgfmt puts in the .mo: no fuzzy entries (except the header), no empty ones."""
+    catalogue: dict[Any, str] = {}
+    for entry in entries:
+        if "fuzzy" in entry.flags and entry.msgid:
+            continue
+        key = entry.msgid
+        if "msgctxt" in entry.fields:
+            key = f"{entry.fields['msgctxt']}\x04{key}"
+        if "msgid_plural" in entry.fields:
+            forms = sorted(k for k in entry.translations if k != "msgstr")
+            if all(entry.fields[k] for k in forms):
+                for index, form in enumerate(forms):
+                    catalogue[(key, index)] = entry.fields[form]
+        elif entry.fields.get("msgstr"):
+            catalogue[key] = entry.fields["msgstr"]
+    return catalogue
+
+
+def catalogue_of_mo(path: Path) -> dict[Any, str]:
+    with path.open("rb") as handle:
+        return dict(gettext.GNUTranslations(handle)._catalog)  # type: ignore[attr-defined]
+
+
+def comparable(catalogue: dict[Any, str]) -> dict[Any, str]:
+    """Newer msgfmt versions leave POT-Creation-Date out of the compiled header; ignore it."""
+    header = catalogue.get("", "")
+    kept = [line for line in header.splitlines(True) if not line.startswith("POT-Creation-Date:")]
+    return {**catalogue, "": "".join(kept)}
+
+
+@pytest.fixture(scope="module")
+def entries() -> list[Entry]:
+    parsed = parse_po(PO)
+    assert len(parsed) > 100, "django.po looks truncated"
+    return parsed
+
+
+def test_header_declares_japanese(entries: list[Entry]) -> None:
+    (header,) = [e for e in entries if e.msgid == ""]
+    assert "fuzzy" not in header.flags
+    assert "Language: ja\n" in header.fields["msgstr"]
+    assert "charset=UTF-8" in header.fields["msgstr"]
+    assert "Plural-Forms: nplurals=1; plural=0;" in header.fields["msgstr"]
+
+
+def test_every_message_is_translated_and_none_is_fuzzy(entries: list[Entry]) -> None:
+    fuzzy = [str(e) for e in entries if "fuzzy" in e.flags]
+    empty = [str(e) for e in entries if e.msgid and not all(e.translations.values())]
+    assert not fuzzy, "fuzzy entries (check the translation, then remove the flag):\n" + "\n".join(
+        fuzzy
+    )
+    assert not empty, "untranslated entries:\n" + "\n".join(empty)
+
+
+def test_translations_keep_placeholders_and_markup(entries: list[Entry]) -> None:
+    for entry in entries:
+        if not entry.msgid:
+            continue
+        for translation in entry.translations.values():
+            assert sorted(PLACEHOLDER.findall(translation)) == sorted(
+                PLACEHOLDER.findall(entry.msgid)
+            ), entry
+            assert sorted(TAG.findall(translation)) == sorted(TAG.findall(entry.msgid)), entry
+
+
+def test_compiled_catalogue_matches_po(entries: list[Entry]) -> None:
+    stale = "django.mo is out of date: run `make messages` (or `anshin compilemessages`)"
+    assert comparable(catalogue_of_mo(MO)) == comparable(catalogue_of_po(entries)), stale
+
+
+def test_msgfmt_output_matches_committed_mo(tmp_path: Path) -> None:
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("GNU gettext (msgfmt) is not installed")
+    fresh = tmp_path / "django.mo"
+    subprocess.run(
+        [msgfmt, "--check-format", "--check-header", "-o", str(fresh), str(PO)],
+        check=True,
+        capture_output=True,
+    )
+    stale = "django.mo is out of date: run `make messages` (or `anshin compilemessages`)"
+    assert comparable(catalogue_of_mo(MO)) == comparable(catalogue_of_mo(fresh)), stale
+
+
+@pytest.mark.django_db
+def test_subscribe_page_is_japanese_by_default(client: Any) -> None:
+    response = client.get("/subscribe/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<html lang="ja"' in page
+    assert "確認メールを送信する" in page
+    assert "防犯・防災メールの登録" in page
+    assert "Send the confirmation mail" not in page
+
+
+@pytest.mark.django_db
+def test_language_cookie_switches_subscribe_page_to_english(client: Any) -> None:
+    client.cookies["django_language"] = "en"
+    response = client.get("/subscribe/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<html lang="en"' in page
+    assert "Send the confirmation mail" in page
+    assert "確認メールを送信する" not in page
