@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	ANSHIN_HOME=$(CURDIR)/var/test $(BIN)/pytest $(PYTEST_ARGS)
 
 messages: $(STAMP)
 	cd src/anshin && ../../$(BIN)/anshin makemessages -l ja --no-location && ../../$(BIN)/anshin compilemessages

@@ -119,6 +119,7 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[NewPa
 def screenshot(page: Page, name: str, *, docs: bool = False) -> None:
     """A full-page PNG into test-artifacts/ and, for the README's pictures, docs/screenshots/."""
     ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring
     png = page.screenshot(path=ARTIFACTS / name, full_page=True, animations="disabled")
     if docs:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
