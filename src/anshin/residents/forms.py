@@ -48,6 +48,9 @@ class SubscribeForm(CategoriesForm):
             }
         ),
     )
+    notice_version = forms.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput
+    )
     field_order = ["email", "categories"]
 
     def clean_email(self) -> str:

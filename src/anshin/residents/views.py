@@ -12,15 +12,17 @@ from django.views.decorators.http import require_http_methods
 from anshin.core.http import client_ip
 from anshin.residents import services
 from anshin.residents.forms import CategoriesForm, SubscribeForm
-from anshin.residents.selectors import current_notice
+from anshin.residents.selectors import current_notice, notice_version
 from anshin.residents.tokens import TokenError, read_confirm_token, read_manage_token
 
 
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
-    notice = current_notice()
     form = SubscribeForm(request.POST or None)
+    notice = current_notice()
     if request.method == "POST" and form.is_valid():
+        # Record the version the resident was shown, even if a newer one was published since.
+        notice = notice_version(form.cleaned_data["notice_version"]) or notice
         services.subscription_request(
             raw_email=form.cleaned_data["email"],
             categories=form.cleaned_data["categories"],
