@@ -91,3 +91,38 @@ def test_demo_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> No
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_serve_runs_web_worker_scheduler_and_sigterm_stops_them(tmp_path: Path) -> None:
+    web = free_port()
+    env = {
+        **os.environ,
+        "ANSHIN_HOME": str(tmp_path / "home"),
+        "ANSHIN_BASE_URL": f"http://127.0.0.1:{web}",
+        "ANSHIN_SMTP_URL": f"smtp://127.0.0.1:{free_port()}",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    command = [sys.executable, "-m", "anshin.core.cli"]
+    subprocess.run([*command, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(web)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open(web):
+            assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
+            time.sleep(0.2)
+        assert Browser(f"http://127.0.0.1:{web}").get("/subscribe/").status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not port_open(web)
+        leftover = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True)
+        assert leftover.stdout.strip() == "", "child processes survived"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
