@@ -84,8 +84,11 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": delivery_progress(delivery) if delivery else None,
         "failures": delivery_failures(delivery) if delivery else [],
     }
-    template = "console/_progress.html" if request.htmx else "console/alert.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    if not request.htmx:  # type: ignore[attr-defined]
+        return render(request, "console/alert.html", context)
+    # htmx stops polling on status 286: a finished delivery needs no more refreshes.
+    finished = delivery is None or delivery.state == delivery.State.DONE
+    return render(request, "console/_progress.html", context, status=286 if finished else 200)
 
 
 @login_required

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from anshin.e2e.stack import Stack, running_stack
 
@@ -43,8 +50,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHONE = {"width": 320, "height": 640}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 320, "height": 640}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 ACTION_MS = 15_000  # one click, one page load
 DELIVERY_MS = 60_000  # an alert reaching the relay, through worker and scheduler
 
@@ -52,7 +59,7 @@ STAFF_USER = "clerk"
 STAFF_PASSWORD = "browser-test-passphrase-7"
 SERIOUS = ("serious", "critical")
 
-NewPage = Callable[[dict[str, int], str], Page]
+NewPage = Callable[[ViewportSize, str], Page]
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -60,6 +67,8 @@ NewPage = Callable[[dict[str, int], str], Page]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    for stale in ARTIFACTS.glob("FAILED-*.png"):  # from an earlier run
+        stale.unlink()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -89,9 +98,9 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[NewPa
     contexts: list[tuple[str, BrowserContext]] = []
     failed_before = request.session.testsfailed
 
-    def make(viewport: dict[str, int], who: str) -> Page:
+    def make(viewport: ViewportSize, who: str) -> Page:
         context = browser.new_context(
-            viewport=viewport,  # type: ignore[arg-type]
+            viewport=viewport,
             locale="ja-JP",
             timezone_id="Asia/Tokyo",
         )
@@ -129,7 +138,7 @@ def screenshot(page: Page, name: str, *, docs: bool = False) -> None:
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     assert AXE.exists(), f"{AXE} is missing: run `npm install --no-audit --no-fund`"
     page.add_script_tag(path=str(AXE))
-    return page.evaluate(  # type: ignore[no-any-return]
+    return page.evaluate(
         """async () => {
             const result = await axe.run(document, {resultTypes: ['violations']});
             return result.violations.map(v => ({
@@ -201,14 +210,13 @@ def compose(staff: Page, stack: Stack, subject: str, body: str) -> None:
     staff.locator("#id_body").fill(body)
 
 
-def preview_and_send(staff: Page, stack: Stack, subject: str, body: str) -> str:
+def preview_and_send(staff: Page, stack: Stack, subject: str, body: str) -> None:
     """Preview → check it → send. Ends on the alert's page, with its live progress."""
     staff.locator("main button[name=preview]").first.click()
     expect(staff.locator("#preview-subject")).to_have_text(f"[安心市 防災] {subject}")
     expect(staff.locator("#preview-body")).to_contain_text(body)
     staff.locator("main button[name=send]").click()
     expect(staff).to_have_url(re.compile(re.escape(stack.base_url) + r"/console/alerts/\d+/$"))
-    return staff.url
 
 
 # --- tests ------------------------------------------------------------------------------------
@@ -282,7 +290,7 @@ def test_resident_registers_staff_sends_resident_leaves(stack: Stack, new_page: 
     preview_and_send(staff, stack, subject, body)
     expect(staff.locator("#count-accepted")).to_have_text("1", timeout=DELIVERY_MS)
     done = finished_label(stack)
-    expect(staff.locator("#delivery-state")).to_have_text(done, timeout=DELIVERY_MS)
+    expect(staff.locator("#live-status")).to_have_text(done, timeout=DELIVERY_MS)
     expect(staff.locator("#count-total")).to_have_text("1")
     expect(staff.locator("#count-failed")).to_have_text("0")
     screenshot(staff, "console-progress.png", docs=True)
@@ -312,7 +320,7 @@ def test_resident_registers_staff_sends_resident_leaves(stack: Stack, new_page: 
     second, second_body = "避難指示解除（訓練）", "北部地区の避難指示を解除しました。"
     compose(staff, stack, second, second_body)
     preview_and_send(staff, stack, second, second_body)
-    expect(staff.locator("#delivery-state")).to_have_text(done, timeout=DELIVERY_MS)
+    expect(staff.locator("#live-status")).to_have_text(done, timeout=DELIVERY_MS)
     expect(staff.locator("#count-total")).to_have_text("0")
     received = [m["Subject"] for m in stack.sink.to(address)]
     assert len(received) == 3, received

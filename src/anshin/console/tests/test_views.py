@@ -68,7 +68,10 @@ def test_send_publishes_and_shows_progress(
     alert = Alert.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/console/alerts/{alert.pk}/"
     assert len(smtp_sink.messages) == 2
-    partial = clerk.get(f"/console/alerts/{alert.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    response = clerk.get(f"/console/alerts/{alert.pk}/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 286  # finished: htmx stops polling
+    partial = response.content.decode()
+    assert 'id="live-status" hx-swap-oob="innerHTML"' in partial
     assert 'id="count-total">2<' in partial and 'id="count-accepted">2<' in partial
     assert "<html" not in partial  # htmx gets only the progress panel
     history = clerk.get("/console/").content.decode()
