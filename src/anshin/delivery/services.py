@@ -131,10 +131,9 @@ def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
         )
     )
     if messages:
+        prepared = render.prepare_alert(messages[0].delivery.alert)  # once per batch, not per mail
         _send_claimed(
-            Message,
-            messages,
-            lambda m, addr: render.render_alert(m.delivery.alert, m.subscriber, addr),
+            Message, messages, lambda m, addr: render.render_prepared(prepared, m.subscriber, addr)
         )
     delivery_finish_if_done(delivery_id=delivery_id)
 

@@ -74,3 +74,48 @@ def test_manage_link_in_mail_opens_the_subscribers_page(
     page = Client().get(path)
     assert page.status_code == 200
     assert "taro" not in page.content.decode()  # the address never appears in a page or URL
+
+
+def parsed_parts(raw: bytes) -> dict[str, Any]:
+    mail = message_from_bytes(raw, policy=policy.default)
+    assert mail.defects == [] and all(not part.defects for part in mail.walk())
+    headers = sorted((k, str(v)) for k, v in mail.items() if k not in ("Message-ID", "Date"))
+    return {
+        "headers": headers,
+        "subject": str(mail["Subject"]),
+        "body": mail.get_content(),
+        "type": mail.get_content_type(),
+        "charset": mail.get_content_charset(),
+        "message_id": mail["Message-ID"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("大雨警報が発表されました", "土砂災害に警戒してください。\n避難所を開設しました。"),
+        ("Short ASCII subject", "One line"),
+        ("長い件名" * 25, "あ" * 3000 + "\n\n" + "line with trailing spaces   \n最後の行"),
+        ("記号 <>&\"' 入り", "URL https://example.jp/a?b=c&d=e\n\tタブ\n"),
+    ],
+)
+def test_prepared_render_equals_full_render(
+    categories: dict[str, Any], settings: Any, subject: str, body: str
+) -> None:
+    settings.MAIL_FROM = "bousai@city.example.jp"
+    subscriber = make_subscriber("taro..jiro@docomo.ne.jp", categories["bousai"])
+    alert = Alert.objects.create(
+        category=categories["bousai"], subject=subject, body=body, created_via="cli"
+    )
+    full = parsed_parts(render.render_alert(alert, subscriber, subscriber.email))
+    fast_raw = render.render_prepared(render.prepare_alert(alert), subscriber, subscriber.email)
+    fast = parsed_parts(fast_raw)
+    assert all(byte < 128 for byte in fast_raw)
+    assert (
+        fast["message_id"].endswith("@city.example.jp>")
+        and fast["message_id"] != full["message_id"]
+    )
+    assert {k: v for k, v in fast.items() if k != "message_id"} == {
+        k: v for k, v in full.items() if k != "message_id"
+    }
+    assert max(len(line) for line in fast_raw.split(b"\r\n")) <= 998
