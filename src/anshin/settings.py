@@ -126,7 +126,8 @@ LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:login"
 
-LANGUAGE_CODE = "ja"
+# Default language of pages, mail footers and command output; residents switch per browser.
+LANGUAGE_CODE = os.environ.get("ANSHIN_LANGUAGE", "ja")
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"

@@ -112,6 +112,8 @@ class PreparedAlert:
     text_before: str
     text_after: str
     domain: str
+    manage_prefix: str
+    unsubscribe_prefix: str
 
 
 def prepare_alert(alert: Alert) -> PreparedAlert:
@@ -123,17 +125,25 @@ def prepare_alert(alert: Alert) -> PreparedAlert:
     _set_text(msg, "")
     head = msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
     before, after = alert_text(alert, manage_link=_SENTINEL).split(_SENTINEL)
-    return PreparedAlert(head=head, text_before=before, text_after=after, domain=_mail_domain())
+    return PreparedAlert(
+        head=head,
+        text_before=before,
+        text_after=after,
+        domain=_mail_domain(),
+        manage_prefix=absolute(reverse("residents:manage", args=["T"]))[:-2],
+        unsubscribe_prefix=absolute(reverse("residents:unsubscribe", args=["T"]))[:-2],
+    )
 
 
 def render_prepared(prepared: PreparedAlert, subscriber: Subscriber, address: str) -> bytes:
     """One recipient's message from a PreparedAlert. `address` is already normalised ASCII."""
-    text = prepared.text_before + manage_url(subscriber) + prepared.text_after
+    token = make_manage_token(subscriber)
+    text = prepared.text_before + prepared.manage_prefix + token + "/" + prepared.text_after
     body = base64.encodebytes(text.replace("\n", "\r\n").encode()).replace(b"\n", b"\r\n")
     personal = (
         f"To: {address}\r\n"
         f"Message-ID: <{uuid.uuid4().hex}@{prepared.domain}>\r\n"
-        f"List-Unsubscribe: <{unsubscribe_url(subscriber)}>\r\n"
+        f"List-Unsubscribe: <{prepared.unsubscribe_prefix}{token}/>\r\n"
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
     )
     return prepared.head + personal.encode("ascii") + b"\r\n" + body

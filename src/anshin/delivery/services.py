@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from anshin.core.audit import SYSTEM, Actor, audit_record
@@ -221,13 +221,34 @@ def _send_one(
 def _record_outcomes(
     model: type[SendRecord], records: list[Any], results: list[SendResult]
 ) -> None:
+    """Write a chunk's outcomes in one UPDATE, only to rows this claim still holds."""
     now = timezone.now()
-    with transaction.atomic():
-        for record, result in zip(records, results, strict=True):
-            fields = _outcome_fields(record, result, now)
-            model._default_manager.filter(
-                pk=record.pk, claim=record.claim, state=SendState.SENDING
-            ).update(**fields)
+    per_row = {r.pk: _outcome_fields(r, res, now) for r, res in zip(records, results, strict=True)}
+    names = {name for fields in per_row.values() for name in fields}
+    values = {name: _column(name, per_row) for name in names}
+    model._default_manager.filter(
+        pk__in=list(per_row), claim=records[0].claim, state=SendState.SENDING
+    ).update(**values)
+
+
+def _column(name: str, per_row: dict[int, dict[str, Any]]) -> Any:
+    """One value for all rows when they agree, else a CASE over the primary keys. A row
+    without the field keeps its current value."""
+    distinct = {repr(fields.get(name, _KEEP)) for fields in per_row.values()}
+    first = next(iter(per_row.values())).get(name, _KEEP)
+    if len(distinct) == 1 and first is not _KEEP:
+        return first
+    field = _FIELD_TYPES[name]
+    whens = [
+        When(pk=pk, then=Value(fields[name], output_field=field))
+        for pk, fields in per_row.items()
+        if name in fields
+    ]
+    return Case(*whens, default=F(name), output_field=field)
+
+
+_KEEP = object()
+_FIELD_TYPES = {f.name: f for f in SendRecord._meta.get_fields()}
 
 
 def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[str, Any]:

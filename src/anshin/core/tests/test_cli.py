@@ -88,10 +88,15 @@ def test_publish_from_a_body_file(home: Path, tmp_path: Path) -> None:
 def test_bad_input_exits_non_zero_with_a_plain_message(
     home: Path, args: list[str], message: str
 ) -> None:
-    result = run(home, "alert", "publish", *args, env={"LANG": "C", "DJANGO_LANGUAGE": "en"})
+    result = run(home, "alert", "publish", *args, env={"ANSHIN_LANGUAGE": "en"})
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_command_messages_are_japanese_by_default(home: Path) -> None:
+    result = run(home, "alert", "publish", "--category", "bousai", "--subject", "s", "--body", "")
+    assert result.returncode != 0 and "本文を入力してください" in result.stderr
 
 
 def test_binary_body_file_is_refused(home: Path, tmp_path: Path) -> None:

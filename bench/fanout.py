@@ -1,0 +1,334 @@
+"""Benchmark: publish one alert to N subscribers and measure until the sink accepted the last
+message; beside it, the floor: the same number of pre-rendered messages pushed by a minimal
+sender over the same number of connections to the same sink.
+
+    .venv/bin/python bench/fanout.py --n 100000 [--stack embedded|postgres] [--concurrency 2]
+
+Prints a table and, as its last line, one JSON object with stack, n, msgs_per_s,
+floor_msgs_per_s, ratio, first_ms, p50_ms, p95_ms, peak_rss_mb, web_p95_ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_sink(workdir: Path, name: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = free_port()
+    out = workdir / f"{name}.times"
+    process = subprocess.Popen(
+        [PY, str(ROOT / "bench" / "sink.py"), "--port", str(port), "--out", str(out)]
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, port, out
+        time.sleep(0.05)
+    raise RuntimeError("sink did not start")
+
+
+def stop_sink(process: subprocess.Popen[bytes], out: Path) -> list[float]:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    text = out.read_text().strip()
+    return [float(line) for line in text.splitlines()] if text else []
+
+
+def sink_count(out: Path) -> int:
+    try:
+        return int(out.with_suffix(".count").read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+# --- the floor --------------------------------------------------------------------------
+
+
+def _push(port: int, message: bytes, count: int) -> None:
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for i in range(count):
+            smtp.sendmail("alert@bench.example.jp", [f"r{i}@example.jp"], message)
+
+
+def measure_floor(workdir: Path, n: int, connections: int, message: bytes) -> float:
+    sink, port, out = start_sink(workdir, "floor")
+    try:
+        share = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
+        started = time.time()
+        workers = [multiprocessing.Process(target=_push, args=(port, message, c)) for c in share]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        elapsed = time.time() - started
+    finally:
+        times = stop_sink(sink, out)
+    assert len(times) == n, (len(times), n)
+    return n / elapsed
+
+
+# --- the stack --------------------------------------------------------------------------
+
+
+def stack_env(home: Path, stack: str, smtp_port: int, web_port: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ANSHIN_HOME": str(home),
+        "ANSHIN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "ANSHIN_BASE_URL": f"http://127.0.0.1:{web_port}",
+        "ANSHIN_FROM": "alert@bench.example.jp",
+        "ANSHIN_LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "anshin.settings",
+    }
+    if stack == "postgres":
+        name = "anshin_bench_" + secrets.token_hex(4)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"],
+            check=True,
+        )
+        env["ANSHIN_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+        env["ANSHIN_BROKER_URL"] = "redis://127.0.0.1:6379/14"
+        subprocess.run(["redis-cli", "-n", "14", "FLUSHDB"], check=True, capture_output=True)
+    return env
+
+
+def drop_database(env: dict[str, str]) -> None:
+    url = env.get("ANSHIN_DATABASE_URL", "")
+    if url:
+        name = url.rsplit("/", 1)[1]
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-qc",
+                f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+            ],
+            check=False,
+        )
+        subprocess.run(["redis-cli", "-n", "14", "FLUSHDB"], check=False, capture_output=True)
+
+
+SEED = """
+import secrets, sys
+from django.utils import timezone
+from anshin.alerts.models import Category
+from anshin.core import crypto
+from anshin.residents.models import EMAIL_CONTEXT, Subscriber
+n = int(sys.argv[1]); cat = Category.objects.get(slug="bousai"); through = Subscriber.categories.through
+now = timezone.now()
+for start in range(0, n, 5000):
+    rows = []
+    for i in range(start, min(n, start + 5000)):
+        a = f"resident{i}@example.jp"
+        rows.append(Subscriber(email_ciphertext=crypto.encrypt(a, context=EMAIL_CONTEXT), email_hash=crypto.lookup_hash(a),
+                    state="active", token_key=secrets.token_hex(16), consent_basis="benchmark", confirmed_at=now))
+    created = Subscriber.objects.bulk_create(rows)
+    ids = list(Subscriber.objects.filter(email_hash__in=[r.email_hash for r in rows]).values_list("pk", flat=True))
+    through.objects.bulk_create([through(subscriber_id=i, category_id=cat.pk) for i in ids])
+"""
+
+PUBLISH = """
+import time
+from anshin.alerts.models import Category
+from anshin.alerts.services import alert_publish
+from anshin.core.audit import OPERATOR
+t0 = time.time()
+alert = alert_publish(actor=OPERATOR, category=Category.objects.get(slug="bousai"), subject="ベンチマーク（訓練）",
+                      body="これは配信性能の測定です。\\n北部地区に避難指示が出ました（訓練）。", via="cli")
+print(t0)
+"""
+
+
+def run_django(env: dict[str, str], code: str, *args: str) -> str:
+    result = subprocess.run(
+        [PY, "-c", "import django; django.setup()\n" + code, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def rss_mb(root_pid: int) -> float:
+    """Peak resident set (VmHWM) summed over a process and its children."""
+    pids = [root_pid] + [
+        int(p)
+        for p in subprocess.run(
+            ["pgrep", "-P", str(root_pid)], capture_output=True, text=True
+        ).stdout.split()
+    ]
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total / 1024
+
+
+def probe_web(url: str, stop: threading.Event, samples: list[float]) -> None:
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                response.read()
+            samples.append((time.perf_counter() - started) * 1000)
+        except OSError:
+            pass
+        stop.wait(0.05)
+
+
+def run_stack(workdir: Path, stack: str, n: int, concurrency: int) -> dict[str, float]:
+    sink, smtp_port, out = start_sink(workdir, f"stack-{stack}")
+    web_port = free_port()
+    env = stack_env(workdir / f"home-{stack}", stack, smtp_port, web_port)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(
+            [PY, "-m", "anshin.core.cli", "migrate", "--noinput", "-v", "0"], env=env, check=True
+        )
+        seeded = time.time()
+        run_django(env, SEED, str(n))
+        print(f"  seeded {n} subscribers in {time.time() - seeded:.1f} s", file=sys.stderr)
+        cli = [PY, "-m", "anshin.core.cli"]
+        worker = subprocess.Popen(
+            [*cli, "worker", "--concurrency", str(concurrency), "--loglevel", "WARNING"], env=env
+        )
+        web = subprocess.Popen(
+            [*cli, "web", "--port", str(web_port), "--workers", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes += [worker, web]
+        time.sleep(3)  # let the worker connect and the web boot before the clock starts
+        samples: list[float] = []
+        stop = threading.Event()
+        prober = threading.Thread(
+            target=probe_web, args=(f"http://127.0.0.1:{web_port}/subscribe/", stop, samples)
+        )
+        prober.start()
+        t0 = float(run_django(env, PUBLISH))
+        deadline = time.time() + max(120, n / 200)
+        peak = 0.0
+        while sink_count(out) < n and time.time() < deadline:
+            peak = max(peak, rss_mb(worker.pid))
+            time.sleep(0.2)
+        stop.set()
+        prober.join()
+        peak = max(peak, rss_mb(worker.pid))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        times = stop_sink(sink, out)
+        drop_database(env)
+    if len(times) < n:
+        raise SystemExit(f"only {len(times)} of {n} messages arrived before the deadline")
+    latencies = sorted((t - t0) * 1000 for t in times)
+    return {
+        "msgs_per_s": n / (max(times) - t0),
+        "first_ms": latencies[0],
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "peak_rss_mb": peak,
+        "web_p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))] if samples else float("nan"),
+        "web_samples": len(samples),
+    }
+
+
+def sample_message() -> bytes:
+    env = {
+        **os.environ,
+        "ANSHIN_HOME": tempfile.mkdtemp(),
+        "DJANGO_SETTINGS_MODULE": "anshin.settings",
+    }
+    code = (
+        "from anshin.delivery.render import render_alert; from anshin.alerts.models import Alert, Category; "
+        "from anshin.residents.models import Subscriber; import sys\n"
+        "s = Subscriber(pk=1, token_key='k' * 32); a = Alert(pk=1, category=Category(slug='bousai', name_ja='防災', name_en='Disaster'), "
+        "subject='ベンチマーク（訓練）', body='これは配信性能の測定です。\\n北部地区に避難指示が出ました（訓練）。')\n"
+        "sys.stdout.buffer.write(render_alert(a, s, 'resident1@example.jp'))"
+    )
+    return subprocess.run(
+        [PY, "-c", "import django; django.setup()\n" + code],
+        env=env,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--stack", choices=["embedded", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="worker processes = SMTP connections"
+    )
+    parser.add_argument("--skip-floor", action="store_true")
+    args = parser.parse_args()
+    stacks = ["embedded", "postgres"] if args.stack == "both" else [args.stack]
+    with tempfile.TemporaryDirectory(prefix="anshin-bench-") as tmp:
+        workdir = Path(tmp)
+        floor = (
+            float("nan")
+            if args.skip_floor
+            else measure_floor(workdir, args.n, args.concurrency, sample_message())
+        )
+        print(
+            f"floor: {floor:,.0f} msgs/s over {args.concurrency} connections (pre-rendered, minimal sender)"
+        )
+        results = []
+        for stack in stacks:
+            figures = run_stack(workdir, stack, args.n, args.concurrency)
+            result = {
+                "stack": stack,
+                "n": args.n,
+                "floor_msgs_per_s": round(floor, 1),
+                "ratio": round(figures["msgs_per_s"] / floor, 3) if floor == floor else None,
+                **{k: round(v, 1) for k, v in figures.items()},
+            }
+            results.append(result)
+            print(
+                f"{stack:9} {result['msgs_per_s']:>9,.0f} msgs/s  ratio {result['ratio']}  first {result['first_ms']:,.0f} ms  "
+                f"p50 {result['p50_ms']:,.0f} ms  p95 {result['p95_ms']:,.0f} ms  worker peak RSS {result['peak_rss_mb']:.0f} MB  "
+                f"web p95 {result['web_p95_ms']:.0f} ms"
+            )
+        for result in results:
+            print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
