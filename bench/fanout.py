@@ -197,6 +197,24 @@ def rss_mb(root_pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and its children (live ones and reaped ones)."""
+    pids = [root_pid] + [
+        int(p)
+        for p in subprocess.run(
+            ["pgrep", "-P", str(root_pid)], capture_output=True, text=True
+        ).stdout.split()
+    ]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        except FileNotFoundError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def probe_web(url: str, stop: threading.Event, samples: list[float]) -> None:
     while not stop.is_set():
         started = time.perf_counter()
@@ -248,6 +266,8 @@ def run_stack(workdir: Path, stack: str, n: int, concurrency: int) -> dict[str, 
         stop.set()
         prober.join()
         peak = max(peak, rss_mb(worker.pid))
+        worker_cpu, sink_cpu = cpu_seconds(worker.pid), cpu_seconds(sink.pid)
+        print(f"  CPU: worker {worker_cpu:.1f} s, sink {sink_cpu:.1f} s", file=sys.stderr)
     finally:
         for process in processes:
             process.terminate()

@@ -248,7 +248,7 @@ def _column(name: str, per_row: dict[int, dict[str, Any]]) -> Any:
 
 
 _KEEP = object()
-_FIELD_TYPES = {f.name: f for f in SendRecord._meta.get_fields()}
+_FIELD_TYPES = {f.name: f for f in SendRecord._meta.fields}
 
 
 def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[str, Any]:
