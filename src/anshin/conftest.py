@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import secrets
 import socket
 import threading
@@ -140,3 +141,23 @@ def make_subscriber(
     )
     subscriber.categories.set(cats)
     return subscriber
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the operator stack (PostgreSQL + Redis/RabbitMQ), run only what touches the database
+    or the broker; the rest already ran on the embedded stack. Deselected, not skipped."""
+    if not os.environ.get("ANSHIN_DATABASE_URL"):
+        return
+    keep, drop = [], []
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        touches = (
+            "db" in fixtures
+            or "transactional_db" in fixtures
+            or item.get_closest_marker("django_db")
+        )
+        once = item.get_closest_marker("browser") or item.get_closest_marker("embedded_only")
+        (keep if (touches or item.get_closest_marker("e2e")) and not once else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -97,6 +98,27 @@ class Stack:
             "the web process did not start: " + (self.home / "web.log").read_text()[-2000:]
         )
 
+    def take_queued(self) -> list[bytes]:
+        """Remove every task message waiting in the broker, as if the broker lost them, and
+        return their bodies (so a test can check what task payloads carry)."""
+        url = self.env.get("ANSHIN_BROKER_URL", "filesystem://")
+        if url.startswith("filesystem"):
+            files = sorted((self.home / "queue" / "messages").glob("*"))
+            bodies = [f.read_bytes() for f in files]
+            for f in files:
+                f.unlink()
+            return bodies
+        from kombu import Connection
+
+        bodies = []
+        with Connection(url) as connection:
+            channel = connection.default_channel
+            for queue in ("alerts", "residents"):
+                while (message := channel.basic_get(queue, no_ack=True)) is not None:
+                    body = message.body
+                    bodies.append(body.encode() if isinstance(body, str) else bytes(body))
+        return bodies
+
     def wait_for_mail(
         self, address: str, count: int = 1, timeout: float = 30
     ) -> list[EmailMessage]:
@@ -133,11 +155,46 @@ def running_stack(
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     stack = Stack(home=home, sink=sink, port=port, env=env)
-    stack.anshin("migrate", "--noinput")
+    with _operator_services(env):
+        stack.anshin("migrate", "--noinput")
+        try:
+            for role in roles:
+                stack.start(role)
+            yield stack
+        finally:
+            stack.stop_all()
+            controller.stop()
+
+
+@contextmanager
+def _operator_services(env: dict[str, str]) -> Iterator[None]:
+    """On the operator stack, give this stack its own throw-away PostgreSQL database and an
+    empty broker, so stacks never see each other's rows or messages."""
+    url = env.get("ANSHIN_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield
+        return
+    import psycopg
+
+    base, _, _ = url.rpartition("/")
+    name = "anshin_e2e_" + secrets.token_hex(4)
+    with psycopg.connect(base + "/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    env["ANSHIN_DATABASE_URL"] = f"{base}/{name}"
+    _flush_broker(env.get("ANSHIN_BROKER_URL", ""))
     try:
-        for role in roles:
-            stack.start(role)
-        yield stack
+        yield
     finally:
-        stack.stop_all()
-        controller.stop()
+        with psycopg.connect(base + "/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _flush_broker(url: str) -> None:
+    from kombu import Connection
+
+    if url.startswith(("redis", "amqp")):
+        with Connection(url) as connection:
+            channel = connection.default_channel
+            for queue in ("alerts", "residents", "celery"):
+                with contextlib.suppress(Exception):
+                    channel.queue_purge(queue)

@@ -11,8 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from anshin.conftest import free_port
 from anshin.e2e.http import Browser
+
+pytestmark = pytest.mark.embedded_only
 
 
 def port_open(port: int) -> bool:
