@@ -110,6 +110,9 @@ def _default_rows(request: pytest.FixtureRequest) -> None:
         "anshin.residents.migrations.0002_first_privacy_notice"
     )
     categories_migration.create(apps, None)
+    importlib.import_module("anshin.alerts.migrations.0004_category_default_expiry").set_defaults(
+        apps, None
+    )
     notice_migration.create(apps, None)
 
 
@@ -148,7 +151,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     or the broker; the rest already ran on the embedded stack. Deselected, not skipped."""
     if not os.environ.get("ANSHIN_DATABASE_URL"):
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         touches = (

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -112,7 +113,7 @@ class Stack:
 
         bodies = []
         with Connection(url) as connection:
-            channel = connection.default_channel
+            channel: Any = connection.default_channel
             for queue in ("alerts", "residents"):
                 while (message := channel.basic_get(queue, no_ack=True)) is not None:
                     body = message.body
@@ -194,7 +195,7 @@ def _flush_broker(url: str) -> None:
 
     if url.startswith(("redis", "amqp")):
         with Connection(url) as connection:
-            channel = connection.default_channel
+            channel: Any = connection.default_channel
             for queue in ("alerts", "residents", "celery"):
                 with contextlib.suppress(Exception):
                     channel.queue_purge(queue)
