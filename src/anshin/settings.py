@@ -217,6 +217,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # aiosmtpd logs every peer at INFO; the catcher and inbound server need only problems.
         "mail.log": {"level": "WARNING"},
+        "flufl.bounce": {"level": "WARNING"},  # logs every detector it runs at INFO
     },
 }
 RETRY_BASE_SECONDS = float(os.environ.get("ANSHIN_RETRY_BASE_SECONDS", "15"))
@@ -224,3 +225,8 @@ RETRY_MAX_SECONDS = float(os.environ.get("ANSHIN_RETRY_MAX_SECONDS", "600"))
 # A queued row whose task message has not been picked up within this time is queued again
 # (the broker may have lost it); a duplicate is harmless because claims are conditional.
 REQUEUE_AFTER_SECONDS = float(os.environ.get("ANSHIN_REQUEUE_AFTER_SECONDS", "60"))
+# Bounces: a hard bounce (5.1.x) or a complaint suppresses at once; soft bounces when this many
+# arrive within this many days.
+SOFT_BOUNCE_LIMIT = int(os.environ.get("ANSHIN_SOFT_BOUNCE_LIMIT", "3"))
+SOFT_BOUNCE_DAYS = int(os.environ.get("ANSHIN_SOFT_BOUNCE_DAYS", "14"))
+BOUNCE_MAX_BYTES = int(os.environ.get("ANSHIN_BOUNCE_MAX_BYTES", str(5 * 1024 * 1024)))

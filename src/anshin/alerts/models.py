@@ -19,6 +19,9 @@ class Category(models.Model):
     description_en = models.CharField(max_length=200, blank=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
+    # After this, an alert's undelivered mail is dropped rather than sent late: an evacuation
+    # order that arrives hours after it was lifted does harm.
+    expiry_hours = models.PositiveSmallIntegerField(default=24)
 
     class Meta:
         ordering = ["sort_order", "id"]
@@ -54,6 +57,15 @@ class Alert(models.Model):
     created_via = models.CharField(max_length=16, choices=Via.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-id"]

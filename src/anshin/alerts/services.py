@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -58,13 +59,15 @@ def alert_publish(*, actor: Actor, category: Category, subject: str, body: str, 
     if not category.active:
         raise ValidationError(_("This category is not in use."), code="inactive")
     with transaction.atomic():
+        now = timezone.now()
         alert = Alert.objects.create(
+            expires_at=now + timedelta(hours=category.expiry_hours),
             category=category,
             subject=subject,
             body=body,
             created_via=via,
             created_by=actor.user,
-            published_at=timezone.now(),
+            published_at=now,
         )
         delivery = Delivery.objects.create(alert=alert, channel="email")
         audit_record(
@@ -75,3 +78,20 @@ def alert_publish(*, actor: Actor, category: Category, subject: str, body: str, 
         )
         transaction.on_commit(lambda: tasks.fan_out.delay(delivery.pk))
     return alert
+
+
+def alert_stop(*, actor: Actor, alert: Alert) -> int:
+    """Stop an alert mid-send: whatever was not yet handed to the relay is marked stopped and
+    never sent. Messages in flight at this moment finish. Returns how many were stopped."""
+    from anshin.delivery.services import delivery_stop
+
+    with transaction.atomic():
+        updated = Alert.objects.filter(pk=alert.pk, stopped_at__isnull=True).update(
+            stopped_at=timezone.now(), stopped_by=actor.user
+        )
+        if not updated:
+            return 0
+        stopped = delivery_stop(alert_id=alert.pk)
+        audit_record(actor=actor, action="alert.stop", target=alert, details={"stopped": stopped})
+    alert.refresh_from_db()
+    return stopped

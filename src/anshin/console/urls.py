@@ -11,6 +11,7 @@ urlpatterns = [
     path("compose/", views.compose, name="compose"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert"),
     path("alerts/<int:pk>/retry/", views.alert_retry, name="alert_retry"),
+    path("alerts/<int:pk>/stop/", views.alert_stop_view, name="alert_stop"),
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<str:mail_id>/", views.mailbox_item, name="mailbox_item"),
 ]

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from anshin.alerts.models import Alert
-from anshin.alerts.services import alert_publish
+from anshin.alerts.services import alert_publish, alert_stop
 from anshin.console.forms import ComposeForm
 from anshin.core.audit import Actor
 from anshin.core.catcher import list_caught, read_caught
@@ -98,6 +98,14 @@ def alert_retry(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = alert_email_delivery(alert)
     if delivery:
         delivery_retry_failed(delivery=delivery, actor=Actor.staff(request.user))
+    return redirect("console:alert", pk)
+
+
+@login_required
+@require_POST
+def alert_stop_view(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(Alert, pk=pk)
+    alert_stop(actor=Actor.staff(request.user), alert=alert)
     return redirect("console:alert", pk)
 
 

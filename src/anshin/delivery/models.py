@@ -14,6 +14,8 @@ class SendState(models.TextChoices):
     SENDING = "sending", _("Sending")
     ACCEPTED = "accepted", _("Accepted by the relay")
     FAILED = "failed", _("Failed")
+    STOPPED = "stopped", _("Stopped by staff")
+    EXPIRED = "expired", _("Expired before it could be sent")
 
 
 class SendRecord(models.Model):
@@ -102,3 +104,6 @@ class Notification(SendRecord):
 
     def __str__(self) -> str:
         return f"notification #{self.pk} ({self.kind}, {self.state})"
+
+
+from anshin.delivery.models_suppression import Bounce, Suppression  # noqa: E402, F401

@@ -13,13 +13,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
+from anshin.alerts.models import Alert
 from anshin.core.audit import SYSTEM, Actor, audit_record
 from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
-from anshin.delivery import render
-from anshin.delivery.models import Delivery, Message, Notification, SendRecord, SendState
+from anshin.delivery import render, verp
+from anshin.delivery.models import (
+    Delivery,
+    Message,
+    Notification,
+    SendRecord,
+    SendState,
+    Suppression,
+)
 from anshin.residents.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -91,9 +99,15 @@ def delivery_fan_out(*, delivery_id: int) -> None:
 
 
 def _recipients(delivery: Delivery) -> models.QuerySet[Subscriber]:
-    return Subscriber.objects.filter(
-        state=Subscriber.State.ACTIVE, categories=delivery.alert.category_id
-    ).order_by("pk")
+    """Active subscribers of the alert's category whose address is not suppressed."""
+    suppressed = Suppression.objects.filter(address_hash=OuterRef("email_hash"))
+    return (
+        Subscriber.objects.filter(
+            state=Subscriber.State.ACTIVE, categories=delivery.alert.category_id
+        )
+        .filter(~Exists(suppressed))
+        .order_by("pk")
+    )
 
 
 def _snapshot_chunks(delivery: Delivery) -> Iterator[tuple[int, int]]:
@@ -124,6 +138,10 @@ def _snapshot_chunks(delivery: Delivery) -> Iterator[tuple[int, int]]:
 def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
     """Claim the due queued messages of one id range and send them over one connection."""
     rows = Message.objects.filter(delivery_id=delivery_id, pk__gte=first_id, pk__lte=last_id)
+    alert = Delivery.objects.select_related("alert").get(pk=delivery_id).alert
+    if _drop_if_unwanted(alert, rows):
+        delivery_finish_if_done(delivery_id=delivery_id)
+        return
     claim = _claim(rows)
     messages = list(
         Message.objects.filter(claim=claim).select_related(
@@ -146,6 +164,48 @@ def delivery_finish_if_done(*, delivery_id: int) -> None:
         Delivery.objects.filter(pk=delivery_id, state=Delivery.State.SENDING).update(
             state=Delivery.State.DONE, finished_at=timezone.now()
         )
+
+
+def delivery_stop(*, alert_id: int) -> int:
+    """Mark every message of the alert that is still waiting as stopped (the caller audits)."""
+    stopped = Message.objects.filter(delivery__alert_id=alert_id, state=SendState.QUEUED).update(
+        state=SendState.STOPPED, finished_at=timezone.now(), claim="", leased_until=None
+    )
+    for pk in Delivery.objects.filter(alert_id=alert_id).values_list("pk", flat=True):
+        Delivery.objects.filter(pk=pk, state=Delivery.State.PENDING).update(
+            state=Delivery.State.DONE, finished_at=timezone.now()
+        )
+        delivery_finish_if_done(delivery_id=pk)
+    return stopped
+
+
+def _drop_if_unwanted(alert: Alert, rows: models.QuerySet[Message]) -> bool:
+    """If the alert was stopped or has expired, mark its waiting rows so and say so."""
+    now = timezone.now()
+    if alert.stopped_at is not None:
+        state = SendState.STOPPED
+    elif alert.expires_at is not None and alert.expires_at <= now:
+        state = SendState.EXPIRED
+    else:
+        return False
+    rows.filter(state=SendState.QUEUED).update(
+        state=state, finished_at=now, claim="", leased_until=None
+    )
+    return True
+
+
+def drop_stopped_and_expired(now: Any) -> int:
+    """Queued messages of stopped alerts are stopped; of expired alerts, expired — never sent
+    late. Run by the reconciler, so a retry that comes due after expiry is dropped too."""
+    waiting = Message.objects.filter(state=SendState.QUEUED)
+    fields = {"finished_at": now, "claim": "", "leased_until": None}
+    stopped = waiting.filter(delivery__alert__stopped_at__isnull=False).update(
+        state=SendState.STOPPED, **fields
+    )
+    expired = waiting.filter(delivery__alert__expires_at__lte=now).update(
+        state=SendState.EXPIRED, **fields
+    )
+    return stopped + expired
 
 
 def delivery_retry_failed(*, delivery: Delivery, actor: Actor) -> int:
@@ -213,9 +273,9 @@ def _send_one(
     connection: SmtpConnection, record: Any, build: Callable[[Any, str], bytes]
 ) -> SendResult:
     address = record.subscriber.email
-    return connection.send(
-        envelope_from=settings.MAIL_FROM, recipient=address, message=build(record, address)
-    )
+    # VERP: a bounce comes back to an address that names this row, never the recipient's.
+    sender = verp.verp_address("m" if isinstance(record, Message) else "n", record.pk)
+    return connection.send(envelope_from=sender, recipient=address, message=build(record, address))
 
 
 def _record_outcomes(
@@ -260,13 +320,18 @@ def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[st
     }
     if result.outcome == "accepted":
         return {**fields, "state": SendState.ACCEPTED, "finished_at": now}
-    gave_up = now + _backoff(record.attempts) > _horizon(record)
-    if result.outcome == "permanent" or gave_up:
+    if result.outcome == "permanent":
+        return {**fields, "state": SendState.FAILED, "finished_at": now}
+    next_at = now + _backoff(record.attempts)
+    expires = _expiry(record)
+    if expires is not None and next_at > expires:
+        return {**fields, "state": SendState.EXPIRED, "finished_at": now}
+    if next_at > _horizon(record):
         return {**fields, "state": SendState.FAILED, "finished_at": now}
     return {
         **fields,
         "state": SendState.QUEUED,
-        "next_attempt_at": now + _backoff(record.attempts),
+        "next_attempt_at": next_at,
         "enqueued_at": None,
     }
 
@@ -277,8 +342,16 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _horizon(record: SendRecord) -> Any:
-    started = record.delivery.created_at if isinstance(record, Message) else record.created_at  # type: ignore[attr-defined]
+    """The configurable limit on retrying, counted from when the mail was first queued."""
+    if isinstance(record, Message):
+        started = record.delivery.created_at
+    else:
+        started = record.created_at  # type: ignore[attr-defined]
     return started + timedelta(seconds=settings.RETRY_HORIZON_SECONDS)
+
+
+def _expiry(record: SendRecord) -> Any:
+    return record.delivery.alert.expires_at if isinstance(record, Message) else None
 
 
 # --- Reconciler (run by `anshin scheduler`) ---------------------------------------------------
@@ -289,7 +362,10 @@ def reconcile() -> dict[str, int]:
     from anshin.delivery import tasks
 
     now = timezone.now()
-    counts = {"expired_leases": _release_expired_leases(now)}
+    counts = {
+        "expired_leases": _release_expired_leases(now),
+        "dropped": drop_stopped_and_expired(now),
+    }
     pending = list(
         Delivery.objects.filter(
             Q(state=Delivery.State.PENDING)

@@ -36,9 +36,22 @@ def test_fan_out_reaches_only_active_subscribers_of_the_category(
     alert = publish(categories["bousai"])
     delivered = sorted(rcpt for _, rcpts, _ in smtp_sink.messages for rcpt in rcpts)
     assert delivered == ["a@example.jp", "taro.@ezweb.ne.jp"]
+    senders = [sender for sender, _, _ in smtp_sink.messages]  # VERP: each names its own row
+    assert all(s.startswith("bounce+m") for s in senders) and len(set(senders)) == 2
     delivery = Delivery.objects.get(alert=alert)
     assert (delivery.state, delivery.total) == (Delivery.State.DONE, 2)
     assert set(Message.objects.values_list("state", flat=True)) == {SendState.ACCEPTED}
+
+
+def test_suppressed_addresses_get_no_alert(smtp_sink: Sink, categories: dict[str, Any]) -> None:
+    from anshin.core.audit import OPERATOR
+    from anshin.delivery.bounces import suppression_add_manual
+
+    make_subscriber("ok@example.jp", categories["bousai"])
+    make_subscriber("Gone@Example.JP", categories["bousai"])
+    suppression_add_manual(address="Gone@example.jp", actor=OPERATOR, reason_text="mailbox gone")
+    publish(categories["bousai"])
+    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["ok@example.jp"]]
 
 
 def test_fan_out_writes_one_audit_entry_per_job_without_addresses(
@@ -193,3 +206,58 @@ def test_retry_failed_requeues_and_is_audited(
     services.reconcile()
     assert Message.objects.get().state == SendState.ACCEPTED
     assert AuditEvent.objects.filter(action="delivery.retry_failed", actor_user=clerk).count() == 1
+
+
+def test_stop_mid_send_marks_what_was_not_handed_over(
+    smtp_sink: Sink, categories: dict[str, Any], django_user_model: Any
+) -> None:
+    from unittest import mock
+
+    from anshin.alerts.services import alert_stop
+    from anshin.core.audit import Actor
+
+    for i in range(5):
+        make_subscriber(f"s{i}@example.jp", categories["bouhan"])
+    with mock.patch("anshin.delivery.tasks.send_batch.delay"):  # the batches wait in the queue
+        alert = publish(categories["bouhan"], subject="行方不明者", body="捜索中です。")
+    clerk = django_user_model.objects.create_user("clerk", password="x" * 16, is_staff=True)
+    assert alert_stop(actor=Actor.staff(clerk), alert=alert) == 5
+    delivery = Delivery.objects.get(alert=alert)
+    services.send_batch(delivery_id=delivery.pk, first_id=0, last_id=10**9)  # a batch arrives late
+    services.reconcile()
+    assert smtp_sink.messages == []
+    assert set(Message.objects.values_list("state", flat=True)) == {SendState.STOPPED}
+    assert Delivery.objects.get(pk=delivery.pk).state == Delivery.State.DONE
+    event = AuditEvent.objects.get(action="alert.stop")
+    assert (event.actor_user, event.details) == (clerk, {"stopped": 5})
+    assert alert_stop(actor=Actor.staff(clerk), alert=alert) == 0  # a second stop does nothing
+
+
+def test_messages_past_the_alerts_expiry_are_expired_not_sent_late(
+    smtp_sink: Sink, categories: dict[str, Any], monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.RETRY_BASE_SECONDS = 60
+    make_subscriber("late@example.jp", categories["bousai"])
+    smtp_sink.answers["late@"] = "451 4.3.0 busy"
+    alert = publish(categories["bousai"])
+    assert alert.expires_at is not None and alert.published_at is not None
+    assert round((alert.expires_at - alert.published_at).total_seconds()) == 6 * 3600  # 防災: 6 h
+    smtp_sink.answers.clear()
+    later = alert.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert services.reconcile()["dropped"] == 1
+    assert Message.objects.get().state == SendState.EXPIRED
+    assert len(smtp_sink.to("late@example.jp")) == 0
+
+
+def test_a_retry_that_would_come_after_expiry_expires_instead(
+    smtp_sink: Sink, categories: dict[str, Any], settings: Any
+) -> None:
+    categories["bousai"].expiry_hours = 1
+    categories["bousai"].save()
+    settings.RETRY_BASE_SECONDS = settings.RETRY_MAX_SECONDS = 2 * 3600  # next try after expiry
+    make_subscriber("late@example.jp", categories["bousai"])
+    smtp_sink.answers["late@"] = "421 4.7.0 try later"
+    publish(categories["bousai"])
+    message = Message.objects.get()
+    assert (message.state, message.smtp_code) == (SendState.EXPIRED, 421)

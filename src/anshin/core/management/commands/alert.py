@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from anshin.alerts.models import Alert, Category
-from anshin.alerts.services import alert_publish
+from anshin.alerts.services import alert_publish, alert_stop
 from anshin.core.audit import OPERATOR
 
 
@@ -22,8 +22,13 @@ class Command(BaseCommand):
         body = publish.add_mutually_exclusive_group(required=True)
         body.add_argument("--body")
         body.add_argument("--body-file", type=Path)
+        stop = sub.add_parser("stop", help="Stop an alert mid-send; prints how many were stopped.")
+        stop.add_argument("alert_id", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["verb"] == "stop":
+            self._stop(options["alert_id"])
+            return
         category = Category.objects.filter(slug=options["category"], active=True).first()
         if category is None:
             slugs = ", ".join(Category.objects.filter(active=True).values_list("slug", flat=True))
@@ -40,6 +45,12 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(str(alert.pk))
+
+    def _stop(self, alert_id: int) -> None:
+        alert = Alert.objects.filter(pk=alert_id).first()
+        if alert is None:
+            raise CommandError(f"No alert {alert_id}.")
+        self.stdout.write(str(alert_stop(actor=OPERATOR, alert=alert)))
 
     def _read(self, path: Path) -> str:
         try:
