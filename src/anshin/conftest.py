@@ -38,6 +38,7 @@ class Sink:
     messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds the server waits before accepting DATA (a slow relay)
+    drop_data_for: set[str] = field(default_factory=set)  # hang up mid-DATA for these
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -69,6 +70,9 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
+        if self.sink.drop_data_for & set(envelope.rcpt_tos):
+            server.transport.close()  # the connection dies before the relay answers DATA
+            return "421 4.4.2 Connection dropped"
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
             self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
@@ -149,7 +153,8 @@ def make_subscriber(
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the operator stack (PostgreSQL + Redis/RabbitMQ), run only what touches the database
     or the broker; the rest already ran on the embedded stack. Deselected, not skipped."""
-    if not os.environ.get("ANSHIN_DATABASE_URL"):
+    if not os.environ.get("ANSHIN_DATABASE_URL", "").startswith("postgres"):
+        _deselect(config, items, lambda item: bool(item.get_closest_marker("postgres_only")))
         return
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
@@ -165,3 +170,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], unwanted: Any) -> None:
+    drop = [item for item in items if unwanted(item)]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if not unwanted(item)]

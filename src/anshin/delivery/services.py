@@ -254,18 +254,22 @@ def _send_claimed(
     model: type[SendRecord], records: list[Any], build: Callable[[Any, str], bytes]
 ) -> None:
     config = parse_smtp_url(settings.SMTP_URL)
-    down: SendResult | None = None
+    failures = 0  # consecutive connection-level failures
+    last: SendResult | None = None
     with SmtpConnection(config) as connection:
         for start in range(0, len(records), OUTCOME_CHUNK):
             chunk = records[start : start + OUTCOME_CHUNK]
             results = []
             for record in chunk:
-                # Once the relay is unreachable, the rest of the batch waits for the retry
-                # instead of each message paying its own connection timeout.
-                result = down or _send_one(connection, record, build)
-                if result.outcome == "temporary" and result.code == 0:
-                    down = result
-                results.append(result)
+                # One dropped connection is retried on a fresh one with the next message; when
+                # that fails too the relay is down, and the rest of the batch waits for the
+                # retry instead of each message paying its own connection timeout.
+                if failures >= 2 and last is not None:
+                    results.append(last)
+                    continue
+                last = _send_one(connection, record, build)
+                failures = failures + 1 if last.outcome == "temporary" and last.code == 0 else 0
+                results.append(last)
             _record_outcomes(model, chunk, results)
 
 

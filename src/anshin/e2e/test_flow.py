@@ -29,7 +29,8 @@ def alert_state(stack: Stack, alert_id: str) -> str:
         "from anshin.delivery.models import Delivery; "
         f"d = Delivery.objects.get(alert_id={int(alert_id)}); print(d.state, d.total)"
     )
-    return stack.anshin("shell", "--no-imports", "-c", script).stdout.strip()
+    result = stack.anshin("shell", "--no-imports", "-c", script, check=False)
+    return result.stdout.strip() if result.returncode == 0 else "unknown (database unreachable)"
 
 
 def wait_done(stack: Stack, alert_id: str, timeout: float = 60) -> str:

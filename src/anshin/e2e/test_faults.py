@@ -1,0 +1,62 @@
+"""Faults across real processes: the database restarting mid-send (PostgreSQL, through a
+loopback proxy that cuts its connections)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from anshin.e2e.stack import running_stack
+from anshin.e2e.tcpproxy import CuttableProxy
+from anshin.e2e.test_flow import wait_done
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
+
+SEED = (
+    "from anshin.conftest import make_subscriber; "
+    "from anshin.alerts.models import Category; "
+    "c = Category.objects.get(slug='bousai'); "
+    "[make_subscriber(f'db{i}@example.jp', c) for i in range({n})]"
+)
+
+
+def test_database_restart_during_a_send_loses_no_recipient(tmp_path: Path) -> None:
+    url = os.environ["ANSHIN_DATABASE_URL"]
+    proxy = CuttableProxy(int(url.rsplit(":", 1)[1].split("/")[0]))
+    proxied = f"postgres://postgres@127.0.0.1:{proxy.port}/{url.rsplit('/', 1)[1]}"
+    try:
+        with running_stack(
+            tmp_path, roles=("web",), extra_env={"ANSHIN_DATABASE_URL": proxied}
+        ) as stack:
+            n = 400
+            stack.anshin("shell", "-c", SEED.replace("{n}", str(n)))
+            stack.sink.delay = 0.01  # about 4 s of sending, so the cut lands mid-send
+            stack.start("worker")
+            stack.start("scheduler")
+            alert_id = stack.anshin(
+                "alert",
+                "publish",
+                "--category",
+                "bousai",
+                "--subject",
+                "停電",
+                "--body",
+                "停電中です。",
+            ).stdout.strip()
+            deadline = time.monotonic() + 30
+            while len(stack.sink.messages) < 50 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            proxy.cut(down_for=3)  # the database goes away for three seconds
+            stack.sink.delay = 0
+            assert wait_done(stack, alert_id, timeout=120) == f"done {n}"
+            received = [r for _, rcpts, _ in stack.sink.messages for r in rcpts]
+            missing = {f"db{i}@example.jp" for i in range(n)} - set(received)
+            assert missing == set()
+            duplicates = len(received) - n
+            print(f"database cut mid-send: {n} recipients, {duplicates} duplicate(s)")
+            assert duplicates <= 2 * 200  # at most the batches in flight at the cut
+    finally:
+        proxy.close()
