@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+PROFILE: str | None = None
 
 
 def free_port() -> int:
@@ -257,6 +258,11 @@ def run_stack(workdir: Path, stack: str, n: int, concurrency: int) -> dict[str, 
             target=probe_web, args=(f"http://127.0.0.1:{web_port}/subscribe/", stop, samples)
         )
         prober.start()
+        spy = None
+        if PROFILE:
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "--subprocesses",
+                                    "--format", "raw", "-o", PROFILE, "--nonblocking"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = float(run_django(env, PUBLISH))
         deadline = time.time() + max(120, n / 200)
         peak = 0.0
@@ -265,6 +271,9 @@ def run_stack(workdir: Path, stack: str, n: int, concurrency: int) -> dict[str, 
             time.sleep(0.2)
         stop.set()
         prober.join()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
         peak = max(peak, rss_mb(worker.pid))
         worker_cpu, sink_cpu = cpu_seconds(worker.pid), cpu_seconds(sink.pid)
         print(f"  CPU: worker {worker_cpu:.1f} s, sink {sink_cpu:.1f} s", file=sys.stderr)
@@ -318,7 +327,10 @@ def main() -> None:
         "--concurrency", type=int, default=2, help="worker processes = SMTP connections"
     )
     parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--profile", help="write py-spy collapsed stacks of the worker here")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     stacks = ["embedded", "postgres"] if args.stack == "both" else [args.stack]
     with tempfile.TemporaryDirectory(prefix="anshin-bench-") as tmp:
         workdir = Path(tmp)

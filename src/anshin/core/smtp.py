@@ -23,6 +23,7 @@ Rules that the code below keeps:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -442,6 +443,19 @@ class SmtpConnection:
             smtp.close()
 
 
+@functools.cache
+def _shared_tls_context() -> ssl.SSLContext:
+    """Loading the system CA store costs tens of milliseconds: do it once per process."""
+    return ssl.create_default_context()
+
+
+def _default_context(config: SmtpConfig) -> ssl.SSLContext:
+    # A plain smtp:// relay never uses the context; don't pay for building one per batch.
+    if config.security == "plain":
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return _shared_tls_context()
+
+
 def _open(
     config: SmtpConfig,
     ssl_context: ssl.SSLContext | None,
@@ -449,7 +463,7 @@ def _open(
     timeout: float,
 ) -> _SMTP:
     """Connect, greet, and upgrade to TLS when the URL asks for it."""
-    context = ssl_context if ssl_context is not None else ssl.create_default_context()
+    context = ssl_context if ssl_context is not None else _default_context(config)
     smtp = _connect(config, context, local_hostname, timeout)
     try:
         smtp.ehlo_or_helo_if_needed()
