@@ -54,6 +54,7 @@ class Stack:
 
     def start(self, role: str) -> None:
         args = {
+            "worker-b": ["worker", "--concurrency", "2", "--loglevel", "WARNING"],
             "web": ["web", "--port", str(self.port), "--workers", "1"],
             "worker": ["worker", "--concurrency", "2", "--loglevel", "WARNING"],
             "scheduler": ["scheduler", "--interval", "0.5"],
