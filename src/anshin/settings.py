@@ -174,7 +174,9 @@ CONFIRMATION_MAX_AGE = 72 * 3600
 CONFIRMATION_BUDGET = 3  # confirmation mails per address per 24 h
 CONFIRMATION_MIN_INTERVAL = 10 * 60  # seconds between two confirmation mails to one address
 IP_SUBSCRIBE_LIMIT = int(os.environ.get("ANSHIN_IP_SUBSCRIBE_LIMIT", "30"))  # per hour
-SEND_BATCH_SIZE = int(os.environ.get("ANSHIN_SEND_BATCH_SIZE", "200"))
+SEND_BATCH_SIZE = int(os.environ.get("ANSHIN_SEND_BATCH_SIZE", "500"))
+# SMTP connections each worker process keeps busy at once (threads within a batch).
+SEND_CONNECTIONS = int(os.environ.get("ANSHIN_SEND_CONNECTIONS", "2"))
 SEND_LEASE_SECONDS = int(os.environ.get("ANSHIN_SEND_LEASE_SECONDS", "300"))
 RETRY_HORIZON_SECONDS = int(os.environ.get("ANSHIN_RETRY_HORIZON_SECONDS", str(24 * 3600)))
 SCHEDULER_INTERVAL = float(os.environ.get("ANSHIN_SCHEDULER_INTERVAL", "5"))
@@ -193,7 +195,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_in": str(QUEUE_DIR / "messages"),
         "data_folder_out": str(QUEUE_DIR / "messages"),
         "control_folder": str(QUEUE_DIR / "control"),
-        "polling_interval": 0.2,
+        "polling_interval": 0.05,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("ANSHIN_TASKS_EAGER", "") == "1"

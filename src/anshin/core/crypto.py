@@ -44,7 +44,12 @@ def _decode_key(data_key: str) -> bytes:
 
 
 def _aead() -> AESGCM:
-    return AESGCM(_derive(settings.DATA_KEY, b"anshin/v1/aes-gcm"))
+    return _aead_for(settings.DATA_KEY)
+
+
+@functools.cache
+def _aead_for(data_key: str) -> AESGCM:
+    return AESGCM(_derive(data_key, b"anshin/v1/aes-gcm"))
 
 
 def encrypt(plaintext: str, *, context: bytes) -> bytes:
@@ -68,3 +73,15 @@ def lookup_hash(value: str) -> str:
     """Keyed hash (HMAC-SHA256, hex) of an already-normalised value, for look-up and uniqueness."""
     key = _derive(settings.DATA_KEY, b"anshin/v1/lookup-hmac")
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+@functools.cache
+def _salted_key(salt: str, secret: str) -> bytes:
+    return hashlib.sha256((salt + secret).encode()).digest()
+
+
+def salted_hmac_fast(salt: str, value: str, secret: str) -> bytes:
+    """The digest Django's `salted_hmac(salt, value, secret, algorithm="sha256")` gives, with
+    the derived key cached: sending signs two links per message, and deriving the key each
+    time was a tenth of the CPU a message costs."""
+    return hmac.new(_salted_key(salt, secret), value.encode(), hashlib.sha256).digest()

@@ -30,6 +30,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Literal, Self
@@ -299,6 +300,32 @@ class _SMTP(smtplib.SMTP):
         self.data_started = True
         self.data_reply = super().data(msg)
         return self.data_reply
+
+    # smtplib runs every envelope address through an RFC 2822 parser (email.utils.parseaddr),
+    # about 60 µs an address: a fifth of the CPU a message costs. Addresses that reach here are
+    # normalised and checked already, so a plain one is put in angle brackets as it is; anything
+    # unusual still takes smtplib's own path.
+
+    def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        unusual = any(o.lower() == "smtputf8" for o in options)
+        if unusual or not _plain_address(sender):
+            return super().mail(sender, options)
+        extra = "".join(" " + option for option in options) if self.does_esmtp else ""
+        self.putcmd("mail", f"FROM:<{sender}>{extra}")
+        return self.getreply()
+
+    def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if options or not _plain_address(recip):
+            return super().rcpt(recip, options)
+        self.putcmd("rcpt", f"TO:<{recip}>")
+        return self.getreply()
+
+
+_PLAIN = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+")
+
+
+def _plain_address(address: str) -> bool:
+    return _PLAIN.fullmatch(address) is not None
 
 
 class _SMTPS(smtplib.SMTP_SSL, _SMTP):

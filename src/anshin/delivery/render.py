@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 
 from anshin.alerts.models import Alert
 from anshin.residents.models import Subscriber
-from anshin.residents.tokens import make_confirm_token, make_manage_token
+from anshin.residents.tokens import TokenOwner, make_confirm_token, make_manage_token
 
 
 def absolute(path: str) -> str:
@@ -135,7 +135,7 @@ def prepare_alert(alert: Alert) -> PreparedAlert:
     )
 
 
-def render_prepared(prepared: PreparedAlert, subscriber: Subscriber, address: str) -> bytes:
+def render_prepared(prepared: PreparedAlert, subscriber: TokenOwner, address: str) -> bytes:
     """One recipient's message from a PreparedAlert. `address` is already normalised ASCII."""
     token = make_manage_token(subscriber)
     text = prepared.text_before + prepared.manage_prefix + token + "/" + prepared.text_after

@@ -6,17 +6,21 @@ delivery: the worst case after a crash is a re-send of the few messages in fligh
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from anshin.alerts.models import Alert
+from anshin.core import crypto
 from anshin.core.audit import SYSTEM, Actor, audit_record
 from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
 from anshin.delivery import render, verp
@@ -28,7 +32,7 @@ from anshin.delivery.models import (
     SendState,
     Suppression,
 )
-from anshin.residents.models import Subscriber
+from anshin.residents.models import EMAIL_CONTEXT, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +58,17 @@ def notification_enqueue(*, subscriber: Subscriber, kind: str) -> Notification:
 
 def notification_send(*, notification_id: int) -> None:
     claim = _claim(Notification.objects.filter(pk=notification_id))
-    notes = list(Notification.objects.filter(claim=claim).select_related("subscriber"))
-    if not notes:
+    note = Notification.objects.filter(claim=claim).select_related("subscriber").first()
+    if note is None:
         return
+    row = _Row(
+        note.pk, claim, note.attempts, note.subscriber, bytes(note.subscriber.email_ciphertext)
+    )
     _send_claimed(
-        Notification, notes, lambda n, addr: render.render_notification(n.kind, n.subscriber, addr)
+        Notification,
+        [row],
+        lambda r, addr: render.render_notification(note.kind, note.subscriber, addr),
+        limits=_Limits(horizon=note.created_at + _retry_horizon(), expiry=None),
     )
 
 
@@ -143,15 +153,30 @@ def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
         delivery_finish_if_done(delivery_id=delivery_id)
         return
     claim = _claim(rows)
-    messages = list(
-        Message.objects.filter(claim=claim).select_related(
-            "subscriber", "delivery__alert__category"
-        )
+    # Only the columns sending needs: building full model instances for every row costs more
+    # CPU than rendering the message.
+    fields = (
+        "pk",
+        "attempts",
+        "subscriber_id",
+        "subscriber__token_key",
+        "subscriber__email_ciphertext",
     )
-    if messages:
-        prepared = render.prepare_alert(messages[0].delivery.alert)  # once per batch, not per mail
+    claimed = [
+        _Row(pk, claim, attempts, SubscriberRef(sid, key), bytes(ciphertext))
+        for pk, attempts, sid, key, ciphertext in Message.objects.filter(claim=claim)
+        .order_by("pk")
+        .values_list(*fields)
+    ]
+    if claimed:
+        alert = Alert.objects.select_related("category").get(pk=alert.pk)
+        prepared = render.prepare_alert(alert)  # once per batch, not per mail
+        delivery = Delivery.objects.get(pk=delivery_id)
         _send_claimed(
-            Message, messages, lambda m, addr: render.render_prepared(prepared, m.subscriber, addr)
+            Message,
+            claimed,
+            lambda row, addr: render.render_prepared(prepared, row.owner, addr),
+            limits=_Limits(horizon=delivery.created_at + _retry_horizon(), expiry=alert.expires_at),
         )
     delivery_finish_if_done(delivery_id=delivery_id)
 
@@ -250,8 +275,90 @@ def _claim(rows: models.QuerySet[Any]) -> str:
     return claim
 
 
+@dataclass(frozen=True)
+class SubscriberRef:
+    """What a personal link is made from: the subscriber's id and token key, nothing more."""
+
+    pk: int
+    token_key: str
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A claimed row, as sending needs it."""
+
+    pk: int
+    claim: str
+    attempts: int
+    owner: SubscriberRef | Subscriber
+    ciphertext: bytes
+
+    @property
+    def address(self) -> str:
+        return crypto.decrypt(self.ciphertext, context=EMAIL_CONTEXT)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    horizon: Any  # give up retrying (failed) after this
+    expiry: Any  # or drop (expired) once past the alert's expiry, whichever comes first
+
+
+def _retry_horizon() -> timedelta:
+    return timedelta(seconds=settings.RETRY_HORIZON_SECONDS)
+
+
 def _send_claimed(
-    model: type[SendRecord], records: list[Any], build: Callable[[Any, str], bytes]
+    model: type[SendRecord],
+    records: list[_Row],
+    build: Callable[[_Row, str], bytes],
+    *,
+    limits: _Limits,
+) -> None:
+    """Send claimed rows over SEND_CONNECTIONS connections at once, one thread each.
+
+    Most of a message's time is spent waiting for the relay's replies; a few connections per
+    worker process keep the relay busy without the memory of more processes.
+    """
+    width = max(1, min(settings.SEND_CONNECTIONS, len(records) // OUTCOME_CHUNK))
+    if width == 1:
+        _send_over_one_connection(model, records, build, limits)
+        return
+    size = -(-len(records) // width)
+    slices = [records[i : i + size] for i in range(0, len(records), size)]
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_in_thread, args=(errors, model, part, build, limits))
+        for part in slices
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _in_thread(
+    errors: list[BaseException],
+    model: type[SendRecord],
+    records: list[_Row],
+    build: Callable[[_Row, str], bytes],
+    limits: _Limits,
+) -> None:
+    try:
+        _send_over_one_connection(model, records, build, limits)
+    except BaseException as exc:  # re-raised in the task's own thread
+        errors.append(exc)
+    finally:
+        db_connection.close()  # each thread has its own database connection
+
+
+def _send_over_one_connection(
+    model: type[SendRecord],
+    records: list[_Row],
+    build: Callable[[_Row, str], bytes],
+    limits: _Limits,
 ) -> None:
     config = parse_smtp_url(settings.SMTP_URL)
     failures = 0  # consecutive connection-level failures
@@ -267,27 +374,33 @@ def _send_claimed(
                 if failures >= 2 and last is not None:
                     results.append(last)
                     continue
-                last = _send_one(connection, record, build)
+                last = _send_one(connection, model, record, build)
                 failures = failures + 1 if last.outcome == "temporary" and last.code == 0 else 0
                 results.append(last)
-            _record_outcomes(model, chunk, results)
+            _record_outcomes(model, chunk, results, limits)
 
 
 def _send_one(
-    connection: SmtpConnection, record: Any, build: Callable[[Any, str], bytes]
+    connection: SmtpConnection,
+    model: type[SendRecord],
+    record: _Row,
+    build: Callable[[_Row, str], bytes],
 ) -> SendResult:
-    address = record.subscriber.email
+    address = record.address
     # VERP: a bounce comes back to an address that names this row, never the recipient's.
-    sender = verp.verp_address("m" if isinstance(record, Message) else "n", record.pk)
+    sender = verp.verp_address("m" if model is Message else "n", record.pk)
     return connection.send(envelope_from=sender, recipient=address, message=build(record, address))
 
 
 def _record_outcomes(
-    model: type[SendRecord], records: list[Any], results: list[SendResult]
+    model: type[SendRecord], records: list[_Row], results: list[SendResult], limits: _Limits
 ) -> None:
     """Write a chunk's outcomes in one UPDATE, only to rows this claim still holds."""
     now = timezone.now()
-    per_row = {r.pk: _outcome_fields(r, res, now) for r, res in zip(records, results, strict=True)}
+    per_row = {
+        r.pk: _outcome_fields(r.attempts, res, now, limits)
+        for r, res in zip(records, results, strict=True)
+    }
     names = {name for fields in per_row.values() for name in fields}
     values = {name: _column(name, per_row) for name in names}
     model._default_manager.filter(
@@ -315,7 +428,7 @@ _KEEP = object()
 _FIELD_TYPES = {f.name: f for f in SendRecord._meta.fields}
 
 
-def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[str, Any]:
+def _outcome_fields(attempts: int, result: SendResult, now: Any, limits: _Limits) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "smtp_code": result.code or None,
         "smtp_reply": result.reply,
@@ -326,11 +439,10 @@ def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[st
         return {**fields, "state": SendState.ACCEPTED, "finished_at": now}
     if result.outcome == "permanent":
         return {**fields, "state": SendState.FAILED, "finished_at": now}
-    next_at = now + _backoff(record.attempts)
-    expires = _expiry(record)
-    if expires is not None and next_at > expires:
+    next_at = now + _backoff(attempts)
+    if limits.expiry is not None and next_at > limits.expiry:
         return {**fields, "state": SendState.EXPIRED, "finished_at": now}
-    if next_at > _horizon(record):
+    if next_at > limits.horizon:
         return {**fields, "state": SendState.FAILED, "finished_at": now}
     return {
         **fields,
@@ -343,19 +455,6 @@ def _outcome_fields(record: SendRecord, result: SendResult, now: Any) -> dict[st
 def _backoff(attempts: int) -> timedelta:
     seconds = settings.RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
     return timedelta(seconds=min(seconds, settings.RETRY_MAX_SECONDS))
-
-
-def _horizon(record: SendRecord) -> Any:
-    """The configurable limit on retrying, counted from when the mail was first queued."""
-    if isinstance(record, Message):
-        started = record.delivery.created_at
-    else:
-        started = record.created_at  # type: ignore[attr-defined]
-    return started + timedelta(seconds=settings.RETRY_HORIZON_SECONDS)
-
-
-def _expiry(record: SendRecord) -> Any:
-    return record.delivery.alert.expires_at if isinstance(record, Message) else None
 
 
 # --- Reconciler (run by `anshin scheduler`) ---------------------------------------------------

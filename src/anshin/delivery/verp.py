@@ -18,7 +18,8 @@ import re
 from typing import Literal
 
 from django.conf import settings
-from django.utils.crypto import salted_hmac
+
+from anshin.core.crypto import salted_hmac_fast
 
 __all__ = ["Kind", "looks_like_verp", "parse_verp", "verp_address"]
 
@@ -66,7 +67,7 @@ def _match(recipient: str) -> re.Match[str] | None:
 
 
 def _mac(kind: str, pk: int, secret: str) -> str:
-    digest = salted_hmac(_SALT, f"{kind}{pk}", secret=secret, algorithm="sha256").digest()
+    digest = salted_hmac_fast(_SALT, f"{kind}{pk}", secret)
     return base64.b32encode(digest[:_MAC_BYTES]).decode("ascii").rstrip("=").lower()
 
 

@@ -506,7 +506,13 @@ def test_no_address_is_stored_in_bounces_suppressions_or_audit(
 # --- The command --------------------------------------------------------------------------------
 
 
-def test_command_imports_an_eml_file(resident: Subscriber, tmp_path: Path) -> None:
+@pytest.fixture
+def english(settings: Any) -> None:
+    """Command output in English, as ANSHIN_LANGUAGE=en gives (Japanese is the default)."""
+    settings.LANGUAGE_CODE = "en"
+
+
+def test_command_imports_an_eml_file(resident: Subscriber, tmp_path: Path, english: None) -> None:
     path = tmp_path / "bounce.eml"
     path.write_bytes(postfix_dsn(return_path(sent_mail(resident)), status="5.1.1"))
     out = StringIO()
@@ -517,7 +523,7 @@ def test_command_imports_an_eml_file(resident: Subscriber, tmp_path: Path) -> No
 
 
 def test_command_imports_an_mbox_and_never_prints_an_address(
-    resident: Subscriber, tmp_path: Path
+    resident: Subscriber, tmp_path: Path, english: None
 ) -> None:
     path = tmp_path / "bounces.mbox"
     box = mailbox.mbox(path)
@@ -540,7 +546,7 @@ def test_command_imports_an_mbox_and_never_prints_an_address(
 
 
 def test_command_fails_on_an_unreadable_file_after_importing_the_rest(
-    resident: Subscriber, tmp_path: Path
+    resident: Subscriber, tmp_path: Path, english: None
 ) -> None:
     good = tmp_path / "good.eml"
     good.write_bytes(postfix_dsn(return_path(sent_mail(resident)), status="5.1.1"))

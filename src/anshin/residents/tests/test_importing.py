@@ -408,7 +408,7 @@ def test_command_reports_progress_on_large_files(
 
 
 def anshin(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSHIN_HOME": str(home)}
+    env = {**os.environ, "ANSHIN_HOME": str(home), "ANSHIN_LANGUAGE": "en"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         [sys.executable, "-m", "anshin.core.cli", *args],
