@@ -334,14 +334,15 @@ def main() -> None:
     stacks = ["embedded", "postgres"] if args.stack == "both" else [args.stack]
     with tempfile.TemporaryDirectory(prefix="anshin-bench-") as tmp:
         workdir = Path(tmp)
+        # Each worker process keeps ANSHIN_SEND_CONNECTIONS connections busy; the floor gets as
+        # many connections in all.
+        connections = args.concurrency * int(os.environ.get("ANSHIN_SEND_CONNECTIONS", "2"))
         floor = (
             float("nan")
             if args.skip_floor
-            else measure_floor(workdir, args.n, args.concurrency, sample_message())
+            else measure_floor(workdir, args.n, connections, sample_message())
         )
-        print(
-            f"floor: {floor:,.0f} msgs/s over {args.concurrency} connections (pre-rendered, minimal sender)"
-        )
+        print(f"floor: {floor:,.0f} msgs/s over {connections} connections (pre-rendered sender)")
         results = []
         for stack in stacks:
             figures = run_stack(workdir, stack, args.n, args.concurrency)
