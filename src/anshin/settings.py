@@ -205,8 +205,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Three queues, most urgent first: alerts (fan-out and sending; staff call-outs later),
+# residents (confirmation mails), bulk (the yearly receipt check, migration notices). A worker
+# given several serves them in this order where the broker can (Redis); `serve` and `demo` also
+# run a worker for alerts alone, so no backlog of other work can hold an alert up.
+QUEUES_BY_PRIORITY = ("alerts", "residents", "bulk")
 CELERY_TASK_DEFAULT_QUEUE = "alerts"
-CELERY_TASK_ROUTES = {"anshin.notification.send": {"queue": "residents"}}
+CELERY_TASK_ROUTES = {
+    "anshin.notification.send": {"queue": "residents"},
+    "anshin.bulk.*": {"queue": "bulk"},
+}
+if CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
 CELERY_TIMEZONE = "Asia/Tokyo"
 
 LOGGING = {

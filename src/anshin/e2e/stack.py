@@ -55,6 +55,15 @@ class Stack:
     def start(self, role: str) -> None:
         args = {
             "worker-b": ["worker", "--concurrency", "2", "--loglevel", "WARNING"],
+            "alerts-worker": [
+                "worker",
+                "--queues",
+                "alerts",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+            ],
             "web": ["web", "--port", str(self.port), "--workers", "1"],
             "worker": ["worker", "--concurrency", "2", "--loglevel", "WARNING"],
             "scheduler": ["scheduler", "--interval", "0.5"],
@@ -197,6 +206,6 @@ def _flush_broker(url: str) -> None:
     if url.startswith(("redis", "amqp")):
         with Connection(url) as connection:
             channel: Any = connection.default_channel
-            for queue in ("alerts", "residents", "celery"):
+            for queue in ("alerts", "residents", "bulk", "celery"):
                 with contextlib.suppress(Exception):
                     channel.queue_purge(queue)

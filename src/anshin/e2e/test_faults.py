@@ -93,3 +93,42 @@ def test_kill_9_of_a_worker_mid_20000_send_loses_no_recipient(tmp_path: Path) ->
             f"done {recovered_in:.0f} s after the kill"
         )
         assert duplicates <= 2 * 20  # at most the unrecorded outcome chunk of each pool process
+
+
+BACKLOG = """
+from anshin.conftest import make_subscriber
+from anshin.alerts.models import Category
+from anshin.delivery.services import notification_enqueue
+c = Category.objects.get(slug='bouhan')
+for i in range({n}):
+    waiting = make_subscriber(f'wait{i}@example.jp', c, state='pending')
+    notification_enqueue(subscriber=waiting, kind='confirm')
+make_subscriber('urgent@example.jp', Category.objects.get(slug='bousai'))
+"""
+
+
+def test_an_alert_is_not_held_up_by_a_backlog_of_other_mail(tmp_path: Path) -> None:
+    """300 confirmation mails are waiting when an alert is published, as after a sign-up rush:
+    the alert goes out at once, not after them."""
+    n = 300
+    with running_stack(tmp_path, roles=("web",)) as stack:
+        stack.anshin("shell", "-c", BACKLOG.replace("{n}", str(n)))
+        stack.sink.delay = 0.03  # a relay slow enough that the backlog takes several seconds
+        stack.start("worker")
+        stack.start("alerts-worker")
+        stack.anshin(
+            "alert",
+            "publish",
+            "--category",
+            "bousai",
+            "--subject",
+            "緊急",
+            "--body",
+            "避難してください。",
+        )
+        stack.wait_for_mail("urgent@example.jp", timeout=60)
+        waiting_mail_sent = sum(
+            1 for _, rcpts, _ in stack.sink.messages for r in rcpts if r.startswith("wait")
+        )
+        print(f"alert delivered after {waiting_mail_sent} of {n} backlog mails")
+        assert waiting_mail_sent < n // 2

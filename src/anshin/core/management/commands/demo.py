@@ -40,6 +40,16 @@ class Command(BaseCommand):
             os.environ["ANSHIN_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
             supervisor.start("catcher", "catcher", "--port", port)
         supervisor.start("web", "web", "--host", options["host"], "--port", str(options["port"]))
+        supervisor.start(
+            "alerts-worker",
+            "worker",
+            "--queues",
+            "alerts",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+        )
         supervisor.start("worker", "worker", "--concurrency", "2", "--loglevel", "WARNING")
         supervisor.start("scheduler", "scheduler")
         self._banner(options, password, catcher)

@@ -19,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         supervisor = Supervisor()
         supervisor.start("web", "web", "--host", options["host"], "--port", str(options["port"]))
+        supervisor.start("alerts-worker", "worker", "--queues", "alerts", "--concurrency", "1")
         supervisor.start("worker", "worker", "--concurrency", str(options["concurrency"]))
         supervisor.start("scheduler", "scheduler")
         sys.exit(supervisor.run())
