@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -39,6 +40,7 @@ class Sink:
     answers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds the server waits before accepting DATA (a slow relay)
     drop_data_for: set[str] = field(default_factory=set)  # hang up mid-DATA for these
+    arrivals: list[tuple[float, Any]] = field(default_factory=list)  # (monotonic time, peer)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -75,6 +77,7 @@ class _Handler:
             return "421 4.4.2 Connection dropped"
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
+            self.sink.arrivals.append((time.monotonic(), session.peer))
             self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted"
 

@@ -242,3 +242,9 @@ REQUEUE_AFTER_SECONDS = float(os.environ.get("ANSHIN_REQUEUE_AFTER_SECONDS", "60
 SOFT_BOUNCE_LIMIT = int(os.environ.get("ANSHIN_SOFT_BOUNCE_LIMIT", "3"))
 SOFT_BOUNCE_DAYS = int(os.environ.get("ANSHIN_SOFT_BOUNCE_DAYS", "14"))
 BOUNCE_MAX_BYTES = int(os.environ.get("ANSHIN_BOUNCE_MAX_BYTES", str(5 * 1024 * 1024)))
+# The relay's (or ESP's) quota, honoured across all workers: at most this many connections at
+# once (0: no limit) and at most this many messages per second in all (0: no limit; a rate
+# needs a connection limit, since each connection is paced at rate / connections).
+RELAY_MAX_CONNECTIONS = int(os.environ.get("ANSHIN_RELAY_MAX_CONNECTIONS", "0"))
+RELAY_MAX_RATE = float(os.environ.get("ANSHIN_RELAY_MAX_RATE", "0"))
+RELAY_SLOT_WAIT_SECONDS = float(os.environ.get("ANSHIN_RELAY_SLOT_WAIT_SECONDS", "30"))

@@ -87,6 +87,17 @@ class Message(SendRecord):
         return f"message #{self.pk} ({self.state})"
 
 
+class RelaySlot(models.Model):
+    """One of the relay's allowed concurrent connections (ANSHIN_RELAY_MAX_CONNECTIONS), held
+    by one sending connection at a time across every worker on every machine."""
+
+    holder = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"relay slot {self.pk} ({self.holder or 'free'})"
+
+
 class Notification(SendRecord):
     """A mail to one resident about their own subscription (confirm, complete, …)."""
 

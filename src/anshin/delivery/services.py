@@ -23,7 +23,7 @@ from anshin.alerts.models import Alert
 from anshin.core import crypto
 from anshin.core.audit import SYSTEM, Actor, audit_record
 from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
-from anshin.delivery import render, verp
+from anshin.delivery import relay, render, verp
 from anshin.delivery.models import (
     Delivery,
     Message,
@@ -360,6 +360,30 @@ def _send_over_one_connection(
     build: Callable[[_Row, str], bytes],
     limits: _Limits,
 ) -> None:
+    try:
+        with relay.relay_slot() as pacer:
+            _send_paced(model, records, build, limits, pacer)
+    except relay.NoSlot:
+        # Every relay connection is in use elsewhere: hand the rows back to the queue, and
+        # the scheduler offers them again shortly.
+        model._default_manager.filter(
+            pk__in=[r.pk for r in records], claim=records[0].claim, state=SendState.SENDING
+        ).update(
+            state=SendState.QUEUED,
+            claim="",
+            leased_until=None,
+            enqueued_at=None,
+            attempts=F("attempts") - 1,
+        )
+
+
+def _send_paced(
+    model: type[SendRecord],
+    records: list[_Row],
+    build: Callable[[_Row, str], bytes],
+    limits: _Limits,
+    pacer: relay.Pacer,
+) -> None:
     config = parse_smtp_url(settings.SMTP_URL)
     failures = 0  # consecutive connection-level failures
     last: SendResult | None = None
@@ -374,10 +398,13 @@ def _send_over_one_connection(
                 if failures >= 2 and last is not None:
                     results.append(last)
                     continue
+                pacer.wait()
                 last = _send_one(connection, model, record, build)
                 failures = failures + 1 if last.outcome == "temporary" and last.code == 0 else 0
                 results.append(last)
             _record_outcomes(model, chunk, results, limits)
+            if pacer.renew is not None:
+                pacer.renew()
 
 
 def _send_one(
