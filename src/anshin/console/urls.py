@@ -12,6 +12,8 @@ urlpatterns = [
     path("alerts/<int:pk>/", views.alert_detail, name="alert"),
     path("alerts/<int:pk>/retry/", views.alert_retry, name="alert_retry"),
     path("alerts/<int:pk>/stop/", views.alert_stop_view, name="alert_stop"),
+    path("suppressions/", views.suppressions, name="suppressions"),
+    path("suppressions/<int:pk>/remove/", views.suppression_remove_view, name="suppression_remove"),
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<str:mail_id>/", views.mailbox_item, name="mailbox_item"),
 ]

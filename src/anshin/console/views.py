@@ -18,6 +18,8 @@ from anshin.console.forms import ComposeForm
 from anshin.core.audit import Actor
 from anshin.core.catcher import list_caught, read_caught
 from anshin.delivery import render as mail_render
+from anshin.delivery.bounces import suppression_list, suppression_remove
+from anshin.delivery.models import Suppression
 from anshin.delivery.selectors import (
     Progress,
     alert_email_delivery,
@@ -107,6 +109,21 @@ def alert_stop_view(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(Alert, pk=pk)
     alert_stop(actor=Actor.staff(request.user), alert=alert)
     return redirect("console:alert", pk)
+
+
+@login_required
+def suppressions(request: HttpRequest) -> HttpResponse:
+    """Addresses that get no alert because they bounced or complained (by subscriber id: the
+    list holds only keyed hashes, never an address)."""
+    return render(request, "console/suppressions.html", {"rows": suppression_list(limit=500)})
+
+
+@login_required
+@require_POST
+def suppression_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    suppression = get_object_or_404(Suppression, pk=pk)
+    suppression_remove(suppression=suppression, actor=Actor.staff(request.user))
+    return redirect("console:suppressions")
 
 
 @login_required

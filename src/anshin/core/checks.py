@@ -23,6 +23,14 @@ def configuration(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         _decode_key(settings.DATA_KEY)
     except ValueError as exc:
         problems.append(Error(str(exc), id="anshin.E002"))
+    if settings.RELAY_MAX_RATE > 0 and settings.RELAY_MAX_CONNECTIONS <= 0:
+        problems.append(
+            Error(
+                "ANSHIN_RELAY_MAX_RATE needs ANSHIN_RELAY_MAX_CONNECTIONS: each connection is "
+                "paced at rate / connections.",
+                id="anshin.E005",
+            )
+        )
     if "@" not in settings.MAIL_FROM:
         problems.append(Error("ANSHIN_FROM must be an e-mail address.", id="anshin.E003"))
     if not settings.BASE_URL.startswith(("http://", "https://")):

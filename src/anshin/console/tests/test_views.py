@@ -135,3 +135,20 @@ def test_mailbox_only_in_demo(clerk: Client, settings: Any) -> None:
     settings.DEMO = True
     assert clerk.get("/console/mailbox/").status_code == 200
     assert clerk.get("/console/mailbox/..%2F..%2Fetc%2Fpasswd/").status_code == 404
+
+
+def test_suppression_list_shows_reason_and_subscriber_never_the_address(
+    clerk: Client, categories: dict[str, Any]
+) -> None:
+    from anshin.core.audit import OPERATOR
+    from anshin.delivery.bounces import suppression_add_manual
+    from anshin.delivery.models import Suppression
+
+    subscriber = make_subscriber("bounced.person@example.jp", categories["bousai"])
+    suppression_add_manual(address="bounced.person@example.jp", actor=OPERATOR, reason_text="")
+    page = clerk.get("/console/suppressions/").content.decode()
+    assert f"#{subscriber.pk}" in page and "bounced.person" not in page
+    suppression = Suppression.objects.get()
+    assert clerk.post(f"/console/suppressions/{suppression.pk}/remove/").status_code == 302
+    assert Suppression.objects.count() == 0
+    assert AuditEvent.objects.filter(action="suppression.remove").exists()
