@@ -217,6 +217,9 @@ CELERY_TASK_ROUTES = {
 }
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
+    # Several cities on one Redis: each gets its own key prefix (or its own database number).
+    if os.environ.get("ANSHIN_BROKER_PREFIX"):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ["ANSHIN_BROKER_PREFIX"]
 CELERY_TIMEZONE = "Asia/Tokyo"
 
 LOGGING = {
