@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -407,9 +408,11 @@ def test_command_reports_progress_on_large_files(
     assert Subscriber.objects.filter(state="active", consent_basis=BASIS).count() == 10_001
 
 
+_ENVS: dict[str, dict[str, str]] = {}
+
+
 def anshin(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSHIN_HOME": str(home), "ANSHIN_LANGUAGE": "en"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = _ENVS.get(str(home)) or _cli_env(home)
     return subprocess.run(
         [sys.executable, "-m", "anshin.core.cli", *args],
         env=env,
@@ -420,11 +423,25 @@ def anshin(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _cli_env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "ANSHIN_HOME": str(home), "ANSHIN_LANGUAGE": "en"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A migrated ANSHIN_HOME for the command; on the operator stack, with its own throw-away
+    PostgreSQL database."""
+    from anshin.e2e.stack import _operator_services
+
     path = tmp_path_factory.mktemp("residents-import")
-    assert anshin(path, "migrate", "--noinput").returncode == 0
-    return path
+    env = _cli_env(path)
+    with _operator_services(env):
+        _ENVS[str(path)] = env
+        assert anshin(path, "migrate", "--noinput").returncode == 0
+        yield path
+        del _ENVS[str(path)]
 
 
 def test_cli_imports_with_row_errors_exits_0_and_never_prints_an_address(
