@@ -6,24 +6,18 @@ delivery: the worst case after a crash is a re-send of the few messages in fligh
 from __future__ import annotations
 
 import logging
-import threading
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection as db_connection
 from django.db import models, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from anshin.alerts.models import Alert
-from anshin.core import crypto
 from anshin.core.audit import SYSTEM, Actor, audit_record
-from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
-from anshin.delivery import relay, render, verp
+from anshin.delivery import render
 from anshin.delivery.models import (
     Delivery,
     Message,
@@ -32,12 +26,19 @@ from anshin.delivery.models import (
     SendState,
     Suppression,
 )
-from anshin.residents.models import EMAIL_CONTEXT, Subscriber
+from anshin.delivery.sending import (
+    ClaimedRow,
+    SendLimits,
+    SubscriberRef,
+    claim_due,
+    retry_horizon,
+    send_claimed,
+)
+from anshin.residents.models import Subscriber
 
 log = logging.getLogger(__name__)
 
 FAN_OUT_CHUNK = 1000
-OUTCOME_CHUNK = 20
 REQUEUE_LIMIT = 50_000
 
 
@@ -57,18 +58,18 @@ def notification_enqueue(*, subscriber: Subscriber, kind: str) -> Notification:
 
 
 def notification_send(*, notification_id: int) -> None:
-    claim = _claim(Notification.objects.filter(pk=notification_id))
+    claim = claim_due(Notification.objects.filter(pk=notification_id))
     note = Notification.objects.filter(claim=claim).select_related("subscriber").first()
     if note is None:
         return
-    row = _Row(
+    row = ClaimedRow(
         note.pk, claim, note.attempts, note.subscriber, bytes(note.subscriber.email_ciphertext)
     )
-    _send_claimed(
+    send_claimed(
         Notification,
         [row],
         lambda r, addr: render.render_notification(note.kind, note.subscriber, addr),
-        limits=_Limits(horizon=note.created_at + _retry_horizon(), expiry=None),
+        limits=SendLimits(horizon=note.created_at + retry_horizon(), expiry=None),
     )
 
 
@@ -152,7 +153,7 @@ def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
     if _drop_if_unwanted(alert, rows):
         delivery_finish_if_done(delivery_id=delivery_id)
         return
-    claim = _claim(rows)
+    claim = claim_due(rows)
     # Only the columns sending needs: building full model instances for every row costs more
     # CPU than rendering the message.
     fields = (
@@ -163,7 +164,7 @@ def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
         "subscriber__email_ciphertext",
     )
     claimed = [
-        _Row(pk, claim, attempts, SubscriberRef(sid, key), bytes(ciphertext))
+        ClaimedRow(pk, claim, attempts, SubscriberRef(sid, key), bytes(ciphertext))
         for pk, attempts, sid, key, ciphertext in Message.objects.filter(claim=claim)
         .order_by("pk")
         .values_list(*fields)
@@ -172,11 +173,13 @@ def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
         alert = Alert.objects.select_related("category").get(pk=alert.pk)
         prepared = render.prepare_alert(alert)  # once per batch, not per mail
         delivery = Delivery.objects.get(pk=delivery_id)
-        _send_claimed(
+        send_claimed(
             Message,
             claimed,
             lambda row, addr: render.render_prepared(prepared, row.owner, addr),
-            limits=_Limits(horizon=delivery.created_at + _retry_horizon(), expiry=alert.expires_at),
+            limits=SendLimits(
+                horizon=delivery.created_at + retry_horizon(), expiry=alert.expires_at
+            ),
         )
     delivery_finish_if_done(delivery_id=delivery_id)
 
@@ -251,237 +254,6 @@ def delivery_retry_failed(*, delivery: Delivery, actor: Actor) -> int:
             details={"messages": count},
         )
     return count
-
-
-# --- Claiming and recording outcomes (shared by both kinds of record) -------------------------
-
-
-def _claim(rows: models.QuerySet[Any]) -> str:
-    """Atomically move due queued rows to sending under a fresh claim id and a lease.
-
-    A conditional UPDATE (not SELECT … FOR UPDATE) so that it is also safe on SQLite, which
-    ignores skip_locked: two workers claiming the same range each get disjoint rows.
-    """
-    now = timezone.now()
-    claim = uuid.uuid4().hex
-    rows.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=SendState.QUEUED
-    ).update(
-        state=SendState.SENDING,
-        claim=claim,
-        leased_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
-        attempts=models.F("attempts") + 1,
-    )
-    return claim
-
-
-@dataclass(frozen=True)
-class SubscriberRef:
-    """What a personal link is made from: the subscriber's id and token key, nothing more."""
-
-    pk: int
-    token_key: str
-
-
-@dataclass(frozen=True)
-class _Row:
-    """A claimed row, as sending needs it."""
-
-    pk: int
-    claim: str
-    attempts: int
-    owner: SubscriberRef | Subscriber
-    ciphertext: bytes
-
-    @property
-    def address(self) -> str:
-        return crypto.decrypt(self.ciphertext, context=EMAIL_CONTEXT)
-
-
-@dataclass(frozen=True)
-class _Limits:
-    horizon: Any  # give up retrying (failed) after this
-    expiry: Any  # or drop (expired) once past the alert's expiry, whichever comes first
-
-
-def _retry_horizon() -> timedelta:
-    return timedelta(seconds=settings.RETRY_HORIZON_SECONDS)
-
-
-def _send_claimed(
-    model: type[SendRecord],
-    records: list[_Row],
-    build: Callable[[_Row, str], bytes],
-    *,
-    limits: _Limits,
-) -> None:
-    """Send claimed rows over SEND_CONNECTIONS connections at once, one thread each.
-
-    Most of a message's time is spent waiting for the relay's replies; a few connections per
-    worker process keep the relay busy without the memory of more processes.
-    """
-    width = max(1, min(settings.SEND_CONNECTIONS, len(records) // OUTCOME_CHUNK))
-    if width == 1:
-        _send_over_one_connection(model, records, build, limits)
-        return
-    size = -(-len(records) // width)
-    slices = [records[i : i + size] for i in range(0, len(records), size)]
-    errors: list[BaseException] = []
-    threads = [
-        threading.Thread(target=_in_thread, args=(errors, model, part, build, limits))
-        for part in slices
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def _in_thread(
-    errors: list[BaseException],
-    model: type[SendRecord],
-    records: list[_Row],
-    build: Callable[[_Row, str], bytes],
-    limits: _Limits,
-) -> None:
-    try:
-        _send_over_one_connection(model, records, build, limits)
-    except BaseException as exc:  # re-raised in the task's own thread
-        errors.append(exc)
-    finally:
-        db_connection.close()  # each thread has its own database connection
-
-
-def _send_over_one_connection(
-    model: type[SendRecord],
-    records: list[_Row],
-    build: Callable[[_Row, str], bytes],
-    limits: _Limits,
-) -> None:
-    try:
-        with relay.relay_slot() as pacer:
-            _send_paced(model, records, build, limits, pacer)
-    except relay.NoSlot:
-        # Every relay connection is in use elsewhere: hand the rows back to the queue, and
-        # the scheduler offers them again shortly.
-        model._default_manager.filter(
-            pk__in=[r.pk for r in records], claim=records[0].claim, state=SendState.SENDING
-        ).update(
-            state=SendState.QUEUED,
-            claim="",
-            leased_until=None,
-            enqueued_at=None,
-            attempts=F("attempts") - 1,
-        )
-
-
-def _send_paced(
-    model: type[SendRecord],
-    records: list[_Row],
-    build: Callable[[_Row, str], bytes],
-    limits: _Limits,
-    pacer: relay.Pacer,
-) -> None:
-    config = parse_smtp_url(settings.SMTP_URL)
-    failures = 0  # consecutive connection-level failures
-    last: SendResult | None = None
-    with SmtpConnection(config) as connection:
-        for start in range(0, len(records), OUTCOME_CHUNK):
-            chunk = records[start : start + OUTCOME_CHUNK]
-            results = []
-            for record in chunk:
-                # One dropped connection is retried on a fresh one with the next message; when
-                # that fails too the relay is down, and the rest of the batch waits for the
-                # retry instead of each message paying its own connection timeout.
-                if failures >= 2 and last is not None:
-                    results.append(last)
-                    continue
-                pacer.wait()
-                last = _send_one(connection, model, record, build)
-                failures = failures + 1 if last.outcome == "temporary" and last.code == 0 else 0
-                results.append(last)
-            _record_outcomes(model, chunk, results, limits)
-            if pacer.renew is not None:
-                pacer.renew()
-
-
-def _send_one(
-    connection: SmtpConnection,
-    model: type[SendRecord],
-    record: _Row,
-    build: Callable[[_Row, str], bytes],
-) -> SendResult:
-    address = record.address
-    # VERP: a bounce comes back to an address that names this row, never the recipient's.
-    sender = verp.verp_address("m" if model is Message else "n", record.pk)
-    return connection.send(envelope_from=sender, recipient=address, message=build(record, address))
-
-
-def _record_outcomes(
-    model: type[SendRecord], records: list[_Row], results: list[SendResult], limits: _Limits
-) -> None:
-    """Write a chunk's outcomes in one UPDATE, only to rows this claim still holds."""
-    now = timezone.now()
-    per_row = {
-        r.pk: _outcome_fields(r.attempts, res, now, limits)
-        for r, res in zip(records, results, strict=True)
-    }
-    names = {name for fields in per_row.values() for name in fields}
-    values = {name: _column(name, per_row) for name in names}
-    model._default_manager.filter(
-        pk__in=list(per_row), claim=records[0].claim, state=SendState.SENDING
-    ).update(**values)
-
-
-def _column(name: str, per_row: dict[int, dict[str, Any]]) -> Any:
-    """One value for all rows when they agree, else a CASE over the primary keys. A row
-    without the field keeps its current value."""
-    distinct = {repr(fields.get(name, _KEEP)) for fields in per_row.values()}
-    first = next(iter(per_row.values())).get(name, _KEEP)
-    if len(distinct) == 1 and first is not _KEEP:
-        return first
-    field = _FIELD_TYPES[name]
-    whens = [
-        When(pk=pk, then=Value(fields[name], output_field=field))
-        for pk, fields in per_row.items()
-        if name in fields
-    ]
-    return Case(*whens, default=F(name), output_field=field)
-
-
-_KEEP = object()
-_FIELD_TYPES = {f.name: f for f in SendRecord._meta.fields}
-
-
-def _outcome_fields(attempts: int, result: SendResult, now: Any, limits: _Limits) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "smtp_code": result.code or None,
-        "smtp_reply": result.reply,
-        "claim": "",
-        "leased_until": None,
-    }
-    if result.outcome == "accepted":
-        return {**fields, "state": SendState.ACCEPTED, "finished_at": now}
-    if result.outcome == "permanent":
-        return {**fields, "state": SendState.FAILED, "finished_at": now}
-    next_at = now + _backoff(attempts)
-    if limits.expiry is not None and next_at > limits.expiry:
-        return {**fields, "state": SendState.EXPIRED, "finished_at": now}
-    if next_at > limits.horizon:
-        return {**fields, "state": SendState.FAILED, "finished_at": now}
-    return {
-        **fields,
-        "state": SendState.QUEUED,
-        "next_attempt_at": next_at,
-        "enqueued_at": None,
-    }
-
-
-def _backoff(attempts: int) -> timedelta:
-    seconds = settings.RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.RETRY_MAX_SECONDS))
 
 
 # --- Reconciler (run by `anshin scheduler`) ---------------------------------------------------

@@ -1,0 +1,260 @@
+"""Claiming rows and sending them: the machinery shared by alert mail and resident
+notifications. A claim is a conditional UPDATE, so it is safe on SQLite (which ignores
+skip_locked) and PostgreSQL alike; outcomes are written in chunks, only to rows the claim
+still holds."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from anshin.core import crypto
+from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
+from anshin.delivery import relay, verp
+from anshin.delivery.models import Message, SendRecord, SendState
+from anshin.residents.models import EMAIL_CONTEXT, Subscriber
+
+OUTCOME_CHUNK = 20
+
+
+def claim_due(rows: models.QuerySet[Any]) -> str:
+    """Atomically move due queued rows to sending under a fresh claim id and a lease.
+
+    A conditional UPDATE (not SELECT … FOR UPDATE) so that it is also safe on SQLite, which
+    ignores skip_locked: two workers claiming the same range each get disjoint rows.
+    """
+    now = timezone.now()
+    claim = uuid.uuid4().hex
+    rows.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=SendState.QUEUED
+    ).update(
+        state=SendState.SENDING,
+        claim=claim,
+        leased_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
+        attempts=models.F("attempts") + 1,
+    )
+    return claim
+
+
+@dataclass(frozen=True)
+class SubscriberRef:
+    """What a personal link is made from: the subscriber's id and token key, nothing more."""
+
+    pk: int
+    token_key: str
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """A claimed row, as sending needs it."""
+
+    pk: int
+    claim: str
+    attempts: int
+    owner: SubscriberRef | Subscriber
+    ciphertext: bytes
+
+    @property
+    def address(self) -> str:
+        return crypto.decrypt(self.ciphertext, context=EMAIL_CONTEXT)
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    horizon: Any  # give up retrying (failed) after this
+    expiry: Any  # or drop (expired) once past the alert's expiry, whichever comes first
+
+
+def retry_horizon() -> timedelta:
+    return timedelta(seconds=settings.RETRY_HORIZON_SECONDS)
+
+
+def send_claimed(
+    model: type[SendRecord],
+    records: list[ClaimedRow],
+    build: Callable[[ClaimedRow, str], bytes],
+    *,
+    limits: SendLimits,
+) -> None:
+    """Send claimed rows over SEND_CONNECTIONS connections at once, one thread each.
+
+    Most of a message's time is spent waiting for the relay's replies; a few connections per
+    worker process keep the relay busy without the memory of more processes.
+    """
+    width = max(1, min(settings.SEND_CONNECTIONS, len(records) // OUTCOME_CHUNK))
+    if width == 1:
+        _send_over_one_connection(model, records, build, limits)
+        return
+    size = -(-len(records) // width)
+    slices = [records[i : i + size] for i in range(0, len(records), size)]
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_in_thread, args=(errors, model, part, build, limits))
+        for part in slices
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _in_thread(
+    errors: list[BaseException],
+    model: type[SendRecord],
+    records: list[ClaimedRow],
+    build: Callable[[ClaimedRow, str], bytes],
+    limits: SendLimits,
+) -> None:
+    try:
+        _send_over_one_connection(model, records, build, limits)
+    except BaseException as exc:  # re-raised in the task's own thread
+        errors.append(exc)
+    finally:
+        db_connection.close()  # each thread has its own database connection
+
+
+def _send_over_one_connection(
+    model: type[SendRecord],
+    records: list[ClaimedRow],
+    build: Callable[[ClaimedRow, str], bytes],
+    limits: SendLimits,
+) -> None:
+    try:
+        with relay.relay_slot() as pacer:
+            _send_paced(model, records, build, limits, pacer)
+    except relay.NoSlot:
+        # Every relay connection is in use elsewhere: hand the rows back to the queue, and
+        # the scheduler offers them again shortly.
+        model._default_manager.filter(
+            pk__in=[r.pk for r in records], claim=records[0].claim, state=SendState.SENDING
+        ).update(
+            state=SendState.QUEUED,
+            claim="",
+            leased_until=None,
+            enqueued_at=None,
+            attempts=F("attempts") - 1,
+        )
+
+
+def _send_paced(
+    model: type[SendRecord],
+    records: list[ClaimedRow],
+    build: Callable[[ClaimedRow, str], bytes],
+    limits: SendLimits,
+    pacer: relay.Pacer,
+) -> None:
+    config = parse_smtp_url(settings.SMTP_URL)
+    failures = 0  # consecutive connection-level failures
+    last: SendResult | None = None
+    with SmtpConnection(config) as connection:
+        for start in range(0, len(records), OUTCOME_CHUNK):
+            chunk = records[start : start + OUTCOME_CHUNK]
+            results = []
+            for record in chunk:
+                # One dropped connection is retried on a fresh one with the next message; when
+                # that fails too the relay is down, and the rest of the batch waits for the
+                # retry instead of each message paying its own connection timeout.
+                if failures >= 2 and last is not None:
+                    results.append(last)
+                    continue
+                pacer.wait()
+                last = _send_one(connection, model, record, build)
+                failures = failures + 1 if last.outcome == "temporary" and last.code == 0 else 0
+                results.append(last)
+            _record_outcomes(model, chunk, results, limits)
+            if pacer.renew is not None:
+                pacer.renew()
+
+
+def _send_one(
+    connection: SmtpConnection,
+    model: type[SendRecord],
+    record: ClaimedRow,
+    build: Callable[[ClaimedRow, str], bytes],
+) -> SendResult:
+    address = record.address
+    # VERP: a bounce comes back to an address that names this row, never the recipient's.
+    sender = verp.verp_address("m" if model is Message else "n", record.pk)
+    return connection.send(envelope_from=sender, recipient=address, message=build(record, address))
+
+
+def _record_outcomes(
+    model: type[SendRecord],
+    records: list[ClaimedRow],
+    results: list[SendResult],
+    limits: SendLimits,
+) -> None:
+    """Write a chunk's outcomes in one UPDATE, only to rows this claim still holds."""
+    now = timezone.now()
+    per_row = {
+        r.pk: _outcome_fields(r.attempts, res, now, limits)
+        for r, res in zip(records, results, strict=True)
+    }
+    names = {name for fields in per_row.values() for name in fields}
+    values = {name: _column(name, per_row) for name in names}
+    model._default_manager.filter(
+        pk__in=list(per_row), claim=records[0].claim, state=SendState.SENDING
+    ).update(**values)
+
+
+def _column(name: str, per_row: dict[int, dict[str, Any]]) -> Any:
+    """One value for all rows when they agree, else a CASE over the primary keys. A row
+    without the field keeps its current value."""
+    distinct = {repr(fields.get(name, _KEEP)) for fields in per_row.values()}
+    first = next(iter(per_row.values())).get(name, _KEEP)
+    if len(distinct) == 1 and first is not _KEEP:
+        return first
+    field = _FIELD_TYPES[name]
+    whens = [
+        When(pk=pk, then=Value(fields[name], output_field=field))
+        for pk, fields in per_row.items()
+        if name in fields
+    ]
+    return Case(*whens, default=F(name), output_field=field)
+
+
+_KEEP = object()
+_FIELD_TYPES = {f.name: f for f in SendRecord._meta.fields}
+
+
+def _outcome_fields(
+    attempts: int, result: SendResult, now: Any, limits: SendLimits
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "smtp_code": result.code or None,
+        "smtp_reply": result.reply,
+        "claim": "",
+        "leased_until": None,
+    }
+    if result.outcome == "accepted":
+        return {**fields, "state": SendState.ACCEPTED, "finished_at": now}
+    if result.outcome == "permanent":
+        return {**fields, "state": SendState.FAILED, "finished_at": now}
+    next_at = now + _backoff(attempts)
+    if limits.expiry is not None and next_at > limits.expiry:
+        return {**fields, "state": SendState.EXPIRED, "finished_at": now}
+    if next_at > limits.horizon:
+        return {**fields, "state": SendState.FAILED, "finished_at": now}
+    return {
+        **fields,
+        "state": SendState.QUEUED,
+        "next_attempt_at": next_at,
+        "enqueued_at": None,
+    }
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = settings.RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.RETRY_MAX_SECONDS))
