@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "anshin.core",
     "anshin.alerts",
     "anshin.residents",
+    "anshin.directory",
     "anshin.delivery",
     "anshin.console",
 ]
