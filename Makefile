@@ -23,8 +23,8 @@ node_modules/axe-core/axe.min.js: package.json
 	touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check src
-	$(BIN)/ruff format --check src
+	$(BIN)/ruff check src bench
+	$(BIN)/ruff format --check src bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -260,9 +260,22 @@ def run_stack(workdir: Path, stack: str, n: int, concurrency: int) -> dict[str, 
         prober.start()
         spy = None
         if PROFILE:
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "--subprocesses",
-                                    "--format", "raw", "-o", PROFILE, "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(worker.pid),
+                    "--subprocesses",
+                    "--format",
+                    "raw",
+                    "-o",
+                    PROFILE,
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         t0 = float(run_django(env, PUBLISH))
         deadline = time.time() + max(120, n / 200)
         peak = 0.0
