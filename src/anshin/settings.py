@@ -252,3 +252,8 @@ BOUNCE_MAX_BYTES = int(os.environ.get("ANSHIN_BOUNCE_MAX_BYTES", str(5 * 1024 * 
 RELAY_MAX_CONNECTIONS = int(os.environ.get("ANSHIN_RELAY_MAX_CONNECTIONS", "0"))
 RELAY_MAX_RATE = float(os.environ.get("ANSHIN_RELAY_MAX_RATE", "0"))
 RELAY_SLOT_WAIT_SECONDS = float(os.environ.get("ANSHIN_RELAY_SLOT_WAIT_SECONDS", "30"))
+# Staff directory CSV: larger files are refused before they are read in full.
+DIRECTORY_IMPORT_MAX_BYTES = int(
+    os.environ.get("ANSHIN_DIRECTORY_MAX_BYTES", str(20 * 1024 * 1024))
+)
+DIRECTORY_IMPORT_MAX_ROWS = int(os.environ.get("ANSHIN_DIRECTORY_MAX_ROWS", "100000"))
