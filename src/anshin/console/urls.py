@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from anshin.console import views
+from anshin.console import directory_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -14,6 +14,10 @@ urlpatterns = [
     path("alerts/<int:pk>/stop/", views.alert_stop_view, name="alert_stop"),
     path("suppressions/", views.suppressions, name="suppressions"),
     path("suppressions/<int:pk>/remove/", views.suppression_remove_view, name="suppression_remove"),
+    path("directory/", directory_views.directory_list, name="directory"),
+    path("directory/upload/", directory_views.directory_upload, name="directory_upload"),
+    path("directory/apply/", directory_views.directory_apply, name="directory_apply"),
+    path("directory/export/", directory_views.directory_export_view, name="directory_export"),
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<str:mail_id>/", views.mailbox_item, name="mailbox_item"),
 ]
