@@ -5,8 +5,7 @@ delivery: the worst case after a crash is a re-send of the few messages in fligh
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -36,14 +35,8 @@ from anshin.delivery.sending import (
 )
 from anshin.residents.models import Subscriber
 
-log = logging.getLogger(__name__)
-
 FAN_OUT_CHUNK = 1000
 REQUEUE_LIMIT = 50_000
-
-
-def _enqueue_on_commit(fn: Callable[[], Any]) -> None:
-    transaction.on_commit(fn)
 
 
 # --- Notifications (mail about a resident's own subscription) --------------------------------
@@ -53,7 +46,7 @@ def notification_enqueue(*, subscriber: Subscriber, kind: str) -> Notification:
     from anshin.delivery import tasks
 
     note = Notification.objects.create(subscriber=subscriber, kind=kind, enqueued_at=timezone.now())
-    _enqueue_on_commit(lambda: tasks.send_notification.delay(note.pk))
+    transaction.on_commit(lambda: tasks.send_notification.delay(note.pk))
     return note
 
 
@@ -149,7 +142,8 @@ def _snapshot_chunks(delivery: Delivery) -> Iterator[tuple[int, int]]:
 def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
     """Claim the due queued messages of one id range and send them over one connection."""
     rows = Message.objects.filter(delivery_id=delivery_id, pk__gte=first_id, pk__lte=last_id)
-    alert = Delivery.objects.select_related("alert").get(pk=delivery_id).alert
+    delivery = Delivery.objects.select_related("alert__category").get(pk=delivery_id)
+    alert = delivery.alert
     if _drop_if_unwanted(alert, rows):
         delivery_finish_if_done(delivery_id=delivery_id)
         return
@@ -170,9 +164,7 @@ def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:
         .values_list(*fields)
     ]
     if claimed:
-        alert = Alert.objects.select_related("category").get(pk=alert.pk)
         prepared = render.prepare_alert(alert)  # once per batch, not per mail
-        delivery = Delivery.objects.get(pk=delivery_id)
         send_claimed(
             Message,
             claimed,

@@ -109,6 +109,25 @@ class Stack:
             "the web process did not start: " + (self.home / "web.log").read_text()[-2000:]
         )
 
+    def subscribe_all(self, addresses: list[str], category: str) -> None:
+        """Make these addresses active subscribers, through the operator's CSV import."""
+        csv = self.home / f"seed-{len(addresses)}-{category}.csv"
+        csv.write_text("".join(f"{a},{category}\n" for a in addresses))
+        self.anshin("residents", "import", str(csv), "--basis", "end-to-end test")
+
+    def publish(self, category: str, subject: str, body: str) -> str:
+        """Publish an alert with the operator verb; returns its id."""
+        return self.anshin(
+            "alert", "publish", "--category", category, "--subject", subject, "--body", body
+        ).stdout.strip()
+
+    def wait_for_count(self, count: int, timeout: float = 30) -> int:
+        """Wait until the relay has accepted at least `count` messages in all."""
+        deadline = time.monotonic() + timeout
+        while len(self.sink.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.sink.messages)
+
     def take_queued(self) -> list[bytes]:
         """Remove every task message waiting in the broker, as if the broker lost them, and
         return their bodies (so a test can check what task payloads carry)."""

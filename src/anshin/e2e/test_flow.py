@@ -63,16 +63,7 @@ def test_subscribe_send_unsubscribe_through_real_processes(tmp_path: Path) -> No
         complete = stack.wait_for_mail(address, 2)[1]
         assert "登録完了" in complete["Subject"]
 
-        first = stack.anshin(
-            "alert",
-            "publish",
-            "--category",
-            "bousai",
-            "--subject",
-            "避難指示（訓練）",
-            "--body",
-            "北部地区に避難指示が出ました。",
-        ).stdout.strip()
+        first = stack.publish("bousai", "避難指示（訓練）", "北部地区に避難指示が出ました。")
         alert_mail = stack.wait_for_mail(address, 3)[2]
         assert alert_mail["Subject"] == "[安心市 防災] 避難指示（訓練）"
         assert "北部地区に避難指示が出ました。" in alert_mail.get_content()
@@ -86,16 +77,7 @@ def test_subscribe_send_unsubscribe_through_real_processes(tmp_path: Path) -> No
         with urllib.request.urlopen(request, timeout=10) as raw:
             assert raw.status == 200 and raw.url == unsubscribe  # answered directly, no redirect
 
-        second = stack.anshin(
-            "alert",
-            "publish",
-            "--category",
-            "bousai",
-            "--subject",
-            "解除",
-            "--body",
-            "避難指示を解除しました。",
-        ).stdout.strip()
+        second = stack.publish("bousai", "解除", "避難指示を解除しました。")
         assert wait_done(stack, second) == "done 0"
         assert len(stack.sink.to(address)) == 3
         for log in stack.home.glob("*.log"):  # personal data never reaches a log
@@ -107,23 +89,8 @@ def test_alert_published_while_worker_down_and_broker_message_lost_is_still_sent
 ) -> None:
     with running_stack(tmp_path, roles=("web",)) as stack:
         addresses = [f"resident{i}@example.jp" for i in range(30)]
-        script = (
-            "from anshin.conftest import make_subscriber; "
-            "from anshin.alerts.models import Category; "
-            "c = Category.objects.get(slug='bouhan'); "
-            + "; ".join(f"make_subscriber('{a}', c)" for a in addresses)
-        )
-        stack.anshin("shell", "-c", script)
-        alert_id = stack.anshin(
-            "alert",
-            "publish",
-            "--category",
-            "bouhan",
-            "--subject",
-            "不審者情報",
-            "--body",
-            "駅前で不審者が目撃されました。",
-        ).stdout.strip()
+        stack.subscribe_all(addresses, "bouhan")
+        alert_id = stack.publish("bouhan", "不審者情報", "駅前で不審者が目撃されました。")
         dropped = stack.take_queued()  # the broker lost them
         assert dropped, "the fan-out task should be waiting in the broker"
         assert not any(b"@example.jp" in body for body in dropped)  # task payloads carry ids only
@@ -137,28 +104,11 @@ def test_worker_killed_mid_send_loses_no_recipient(tmp_path: Path) -> None:
     slow = {"ANSHIN_SEND_BATCH_SIZE": "20"}
     with running_stack(tmp_path, roles=("web",), extra_env=slow) as stack:
         addresses = [f"r{i}@example.jp" for i in range(200)]
-        script = (
-            "from anshin.conftest import make_subscriber; "
-            "from anshin.alerts.models import Category; "
-            "c = Category.objects.get(slug='bousai'); "
-            "[make_subscriber(f'r{i}@example.jp', c) for i in range(200)]"
-        )
-        stack.anshin("shell", "-c", script)
+        stack.subscribe_all(addresses, "bousai")
         stack.sink.delay = 0.02  # a slow relay, so the kill lands mid-send
         stack.start("worker")
-        alert_id = stack.anshin(
-            "alert",
-            "publish",
-            "--category",
-            "bousai",
-            "--subject",
-            "停電",
-            "--body",
-            "市内で停電が発生しています。",
-        ).stdout.strip()
-        deadline = time.monotonic() + 30
-        while len(stack.sink.messages) < 20 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        alert_id = stack.publish("bousai", "停電", "市内で停電が発生しています。")
+        stack.wait_for_count(20, timeout=30)
         stack.stop("worker", kill=True)
         received_before = len(stack.sink.messages)
         assert 0 < received_before < 200

@@ -98,6 +98,20 @@ def test_the_notice_version_shown_is_the_one_recorded(
     assert "第2版" in Client().get("/subscribe/").content.decode()
 
 
+def test_links_in_mail_come_from_base_url_not_the_request_host(
+    smtp_sink: Sink, categories: dict[str, Any], settings: Any
+) -> None:
+    settings.ALLOWED_HOSTS = ["evil.example", "bousai.city.example.jp"]
+    settings.BASE_URL = "https://bousai.city.example.jp"
+    subscribe(
+        Client(HTTP_HOST="evil.example"), "hosted@example.jp", "bousai", categories=categories
+    )
+    (mail,) = smtp_sink.to("hosted@example.jp")
+    body = mail.get_content()
+    assert "https://bousai.city.example.jp/subscribe/confirm/" in body
+    assert "evil.example" not in mail.as_string()
+
+
 def test_address_is_stored_encrypted(smtp_sink: Sink, categories: dict[str, Any]) -> None:
     subscribe(Client(), "secret.person@example.jp", "bousai", categories=categories)
     row = Subscriber.objects.get()
