@@ -257,3 +257,7 @@ DIRECTORY_IMPORT_MAX_BYTES = int(
     os.environ.get("ANSHIN_DIRECTORY_MAX_BYTES", str(20 * 1024 * 1024))
 )
 DIRECTORY_IMPORT_MAX_ROWS = int(os.environ.get("ANSHIN_DIRECTORY_MAX_ROWS", "100000"))
+
+# --- Yearly receipt check and migration notices (residents) -----------------------------------
+
+# --- Staff call-outs and SMS (directory) ------------------------------------------------------

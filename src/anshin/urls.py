@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("anshin.console.urls")),
     path("admin/", admin.site.urls),
+    path("r/", include("anshin.directory.urls")),
     path("", include("anshin.residents.urls")),
 ]
 

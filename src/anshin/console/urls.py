@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from anshin.console import directory_views, views
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("directory/upload/", directory_views.directory_upload, name="directory_upload"),
     path("directory/apply/", directory_views.directory_apply, name="directory_apply"),
     path("directory/export/", directory_views.directory_export_view, name="directory_export"),
+    path("", include("anshin.console.urls_receipts")),
+    path("", include("anshin.console.urls_callouts")),
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<str:mail_id>/", views.mailbox_item, name="mailbox_item"),
 ]

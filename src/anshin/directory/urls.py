@@ -1,0 +1,8 @@
+"""Public pages of the staff directory: the short reply links of call-outs (/r/<token>)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+app_name = "directory"
+urlpatterns: list[URLPattern] = []
