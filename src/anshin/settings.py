@@ -261,3 +261,5 @@ DIRECTORY_IMPORT_MAX_ROWS = int(os.environ.get("ANSHIN_DIRECTORY_MAX_ROWS", "100
 # --- Yearly receipt check and migration notices (residents) -----------------------------------
 
 # --- Staff call-outs and SMS (directory) ------------------------------------------------------
+# SMS gateway as an Apprise URL (e.g. smseagle://token@gateway.city.local); empty: no SMS.
+SMS_URL = os.environ.get("ANSHIN_SMS_URL", "")
