@@ -1,15 +1,24 @@
 """audit_record: the one way an action enters the audit trail (called inside the action's
-transaction, so the record and the change commit or roll back together)."""
+transaction, so the record and the change commit or roll back together), and audit_verify,
+which walks the hash chain."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
-from anshin.core.models import AuditEvent
+from anshin.core.models import AuditChain, AuditEvent
+
+GENESIS = "0" * 64
+CHAIN_ID = 1
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,34 @@ SYSTEM = Actor(kind=AuditEvent.ActorKind.SYSTEM)
 RESIDENT = Actor(kind=AuditEvent.ActorKind.RESIDENT)
 
 
+def entry_hash(
+    *,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor_kind: str,
+    actor_user_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: str,
+    details: Any,
+) -> str:
+    """SHA-256 over the previous hash and a canonical JSON of the entry (UTC time, sorted
+    keys), so that the same entry always gives the same hash on any database."""
+    content = [
+        seq,
+        at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        actor_kind,
+        actor_user_id,
+        action,
+        target_type,
+        target_id,
+        details,
+    ]
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical.encode()).hexdigest()
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -40,11 +77,79 @@ def audit_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event. `details` must refer to rows by id, never carry personal data."""
-    return AuditEvent.objects.create(
-        actor_kind=actor.kind,
-        actor_user=actor.user,
-        action=action,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        details=details or {},
+    # Stored exactly as hashed: a JSON round trip turns tuples into lists, int keys into str.
+    details = json.loads(json.dumps(details or {}))
+    with transaction.atomic():
+        chain, _ = AuditChain.objects.select_for_update().get_or_create(pk=CHAIN_ID)
+        event = AuditEvent(
+            at=timezone.now(),
+            actor_kind=actor.kind,
+            actor_user=actor.user,
+            action=action,
+            target_type=target._meta.label_lower if target is not None else "",
+            target_id=str(target.pk) if target is not None else "",
+            details=details,
+            seq=chain.seq + 1,
+            prev_hash=chain.head,
+        )
+        event.hash = _hash_of(event)
+        event.save(force_insert=True)
+        AuditChain.objects.filter(pk=CHAIN_ID).update(seq=event.seq, head=event.hash)
+    return event
+
+
+def _hash_of(event: AuditEvent) -> str:
+    return entry_hash(
+        prev_hash=event.prev_hash,
+        seq=event.seq,
+        at=event.at,
+        actor_kind=event.actor_kind,
+        actor_user_id=event.actor_user_id,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        details=event.details,
     )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `anshin audit verify` found: the entries checked and the head, or the first
+    break. `problem` is "altered", "removed", "reordered" or "truncated"."""
+
+    checked: int
+    head_seq: int
+    head_hash: str
+    broken_at: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def _entries(batch: int = 2000) -> Iterator[AuditEvent]:
+    after = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(seq__gt=after).order_by("seq")[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def audit_verify() -> ChainReport:
+    """Walk the chain in sequence order and report the first entry that does not follow."""
+    prev_hash, expected, checked = GENESIS, 1, 0
+    for event in _entries():
+        if event.seq != expected:
+            return ChainReport(checked, expected - 1, prev_hash, expected, "removed")
+        if event.prev_hash != prev_hash:
+            return ChainReport(checked, expected - 1, prev_hash, event.seq, "reordered")
+        if event.hash != _hash_of(event):
+            return ChainReport(checked, expected - 1, prev_hash, event.seq, "altered")
+        prev_hash, expected, checked = event.hash, expected + 1, checked + 1
+    chain = AuditChain.objects.filter(pk=CHAIN_ID).first()
+    if chain is not None and (chain.seq, chain.head) != (checked, prev_hash):
+        return ChainReport(checked, checked, prev_hash, checked + 1, "truncated")
+    return ChainReport(checked, checked, prev_hash)
