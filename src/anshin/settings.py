@@ -23,6 +23,10 @@ HTTPS = _base.scheme == "https"
 
 SECRET_KEY = os.environ.get("ANSHIN_SECRET_KEY") or persistent_secret(HOME / "secret.key")
 DATA_KEY = os.environ.get("ANSHIN_DATA_KEY") or persistent_secret(HOME / "data.key")
+# Key rotation: the previous data keys, comma-separated, until `anshin keys rotate` is done; and
+# the look-up (hash) key, which is never rotated (pin it to the original data key first).
+DATA_KEYS_RETIRED = [k for k in os.environ.get("ANSHIN_DATA_KEYS_RETIRED", "").split(",") if k]
+LOOKUP_KEY = os.environ.get("ANSHIN_LOOKUP_KEY") or DATA_KEY
 DEBUG = os.environ.get("ANSHIN_DEBUG", "") == "1"
 
 ALLOWED_HOSTS = [

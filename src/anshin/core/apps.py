@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from anshin.core import checks  # noqa: F401  (registers anshin's system checks)
+        # Registers anshin's system checks.
+        from anshin.core import checks, keyring  # noqa: F401

@@ -55,3 +55,14 @@ class AuditChain(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain at #{self.seq}"
+
+
+class LookupKey(models.Model):
+    """The fingerprint of the look-up (hash) key the database's hashes were made with, so that
+    a changed key is caught by `anshin check` before a single suppressed address slips by."""
+
+    fingerprint = models.CharField(max_length=16)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"look-up key {self.fingerprint}"
