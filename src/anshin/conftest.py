@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from anshin.alerts.models import Category
 from anshin.core import crypto
 from anshin.core.addresses import normalize_address
+from anshin.core.fake_sms import FakeSmsGateway
 from anshin.residents.models import EMAIL_CONTEXT, PrivacyNotice, Subscriber
 
 
@@ -92,6 +93,17 @@ def smtp_sink(settings: Any) -> Iterator[Sink]:
         yield sink
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def sms_gateway(settings: Any) -> Iterator[FakeSmsGateway]:
+    """A fake SMSEagle gateway on loopback; ``settings.SMS_URL`` already points at it."""
+    gateway = FakeSmsGateway().start()
+    settings.SMS_URL = gateway.url
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -267,3 +267,7 @@ DIRECTORY_IMPORT_MAX_ROWS = int(os.environ.get("ANSHIN_DIRECTORY_MAX_ROWS", "100
 # --- Staff call-outs and SMS (directory) ------------------------------------------------------
 # SMS gateway as an Apprise URL (e.g. smseagle://token@gateway.city.local); empty: no SMS.
 SMS_URL = os.environ.get("ANSHIN_SMS_URL", "")
+# A dead gateway must not hold a worker: seconds to connect, and again for the answer.
+SMS_TIMEOUT_SECONDS = float(os.environ.get("ANSHIN_SMS_TIMEOUT_SECONDS", "5"))
+# Longer texts are refused (permanent), not split or cut: 670 = ten Japanese (UCS-2) parts.
+SMS_MAX_CHARS = int(os.environ.get("ANSHIN_SMS_MAX_CHARS", "670"))

@@ -37,7 +37,20 @@ def configuration(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         problems.append(
             Error("ANSHIN_BASE_URL must start with http:// or https://.", id="anshin.E004")
         )
+    problems.extend(_sms_gateway())
     return problems
+
+
+def _sms_gateway() -> list[CheckMessage]:
+    """An SMS URL Apprise cannot use would only show when staff are called out in a disaster."""
+    if not settings.SMS_URL:
+        return []
+    from anshin.core.sms import sms_gateway_problem
+
+    problem = sms_gateway_problem(settings.SMS_URL)
+    if problem is None:
+        return []
+    return [Error(f"ANSHIN_SMS_URL is set but cannot be used: {problem}", id="anshin.E030")]
 
 
 @register("anshin", deploy=True)
