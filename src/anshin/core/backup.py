@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from anshin.core import crypto
 from anshin.core.audit import Actor, audit_record
@@ -106,7 +107,10 @@ def _pg(program: str, *args: str) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         # pg_* messages name tables and options, never row contents.
-        raise BackupError(f"{program} failed: {done.stderr.strip()[-500:]}")
+        raise BackupError(
+            _("%(program)s failed: %(error)s")
+            % {"program": program, "error": done.stderr.strip()[-500:]}
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -133,20 +137,20 @@ def backup_inspect(path: Path, into: Path) -> tuple[dict[str, Any], Path]:
     try:
         archive = tarfile.open(path, "r:gz")
     except (OSError, tarfile.TarError) as exc:
-        raise BackupError("The file is not an anshin backup (not a readable .tar.gz).") from exc
+        raise BackupError(_("The file is not an anshin backup (not a readable .tar.gz).")) from exc
     with archive:
         members = {m.name: m for m in archive.getmembers()}
         if MANIFEST not in members or not members[MANIFEST].isfile():
-            raise BackupError("The file is not an anshin backup (no manifest).")
+            raise BackupError(_("The file is not an anshin backup (no manifest)."))
         if members[MANIFEST].size > MAX_MANIFEST_BYTES:
-            raise BackupError("The backup's manifest is too large to be genuine.")
+            raise BackupError(_("The backup's manifest is too large to be genuine."))
         manifest = _read_manifest(archive, members[MANIFEST])
         expected = {MANIFEST, *manifest["members"]}
         if set(members) != expected or not all(m.isfile() for m in members.values()):
-            raise BackupError("The backup holds unexpected entries; it was not made by anshin.")
+            raise BackupError(_("The backup holds unexpected entries; it was not made by anshin."))
         (name,) = manifest["members"]
         if name not in (SQLITE_MEMBER, POSTGRES_MEMBER):
-            raise BackupError("The backup holds unexpected entries; it was not made by anshin.")
+            raise BackupError(_("The backup holds unexpected entries; it was not made by anshin."))
         target = into / name
         source = archive.extractfile(members[name])
         assert source is not None
@@ -154,7 +158,7 @@ def backup_inspect(path: Path, into: Path) -> tuple[dict[str, Any], Path]:
             for block in iter(lambda: source.read(1 << 20), b""):
                 handle.write(block)
     if _sha256(target) != manifest["members"][name].get("sha256"):
-        raise BackupError("The backup is damaged: its database does not match its checksum.")
+        raise BackupError(_("The backup is damaged: its database does not match its checksum."))
     return manifest, target
 
 
@@ -163,12 +167,12 @@ def _read_manifest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> dict[st
     try:
         manifest = json.loads(handle.read() if handle else b"")
     except ValueError as exc:
-        raise BackupError("The backup's manifest is not readable.") from exc
+        raise BackupError(_("The backup's manifest is not readable.")) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError("The backup was made by another version of anshin's backup format.")
+        raise BackupError(_("The backup was made by another version of anshin's backup format."))
     members = manifest.get("members")
     if not isinstance(members, dict) or len(members) != 1:
-        raise BackupError("The backup's manifest is not readable.")
+        raise BackupError(_("The backup's manifest is not readable."))
     return manifest
 
 
@@ -181,8 +185,10 @@ def backup_restore(*, actor: Actor, path: Path, force: bool = False) -> dict[str
         _check_compatible(manifest)
         if not force and _holds_data():
             raise BackupError(
-                "The database already holds data; restoring would replace it. Stop anshin and "
-                "run again with --force to replace it."
+                _(
+                    "The database already holds data; restoring would replace it. Stop anshin "
+                    "and run again with --force to replace it."
+                )
             )
         connections.close_all()
         _load_database(dump)
@@ -200,19 +206,24 @@ def backup_restore(*, actor: Actor, path: Path, force: bool = False) -> dict[str
 def _check_compatible(manifest: dict[str, Any]) -> None:
     if manifest.get("engine") != connection.vendor:
         raise BackupError(
-            f"The backup is of a {manifest.get('engine')} database; this anshin uses "
-            f"{connection.vendor}."
+            _("The backup is of a %(engine)s database; this anshin uses %(here)s.")
+            % {"engine": manifest.get("engine"), "here": connection.vendor}
         )
     known = {crypto.key_id(k).hex() for k in [settings.DATA_KEY, *settings.DATA_KEYS_RETIRED]}
     if manifest.get("data_key_id") not in known:
         raise BackupError(
-            "The backup was made with another data key (fingerprint "
-            f"{manifest.get('data_key_id')}). Set ANSHIN_DATA_KEY to the escrowed key first."
+            _(
+                "The backup was made with another data key (fingerprint %(key)s). Set "
+                "ANSHIN_DATA_KEY to the escrowed key first."
+            )
+            % {"key": manifest.get("data_key_id")}
         )
     if manifest.get("lookup_key_id") != crypto.lookup_key_id():
         raise BackupError(
-            "The backup was made with another look-up key; set ANSHIN_LOOKUP_KEY to the key "
-            "it was made with (the original data key)."
+            _(
+                "The backup was made with another look-up key; set ANSHIN_LOOKUP_KEY to the "
+                "key it was made with (the original data key)."
+            )
         )
 
 
