@@ -9,4 +9,8 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers anshin's system checks.
+        from django.db.models.signals import post_migrate
+
         from anshin.core import checks, keyring  # noqa: F401
+
+        post_migrate.connect(keyring.lookup_key_refresh, sender=self)

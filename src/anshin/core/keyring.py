@@ -106,13 +106,29 @@ def _rotate_column(column: EncryptedColumn, current: bytes) -> int:
         after = rows[-1][0]
 
 
+def _hashes_exist() -> bool:
+    """Whether any look-up hash is stored (a key change before that is harmless)."""
+    from anshin.delivery.models import Suppression
+    from anshin.directory.models import StaffMember
+    from anshin.residents.models import Subscriber
+
+    return any(m.objects.exists() for m in (Subscriber, Suppression, StaffMember))
+
+
+def lookup_key_refresh(**kwargs: Any) -> None:
+    """After `migrate`: record the look-up key, or a new one while no hash is stored yet."""
+    current = crypto.lookup_key_id()
+    if not LookupKey.objects.filter(pk=1, fingerprint=current).exists() and not _hashes_exist():
+        LookupKey.objects.update_or_create(pk=1, defaults={"fingerprint": current})
+
+
 @register("anshin")
 def lookup_key_unchanged(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     try:
         recorded = LookupKey.objects.filter(pk=1).values_list("fingerprint", flat=True).first()
+        if recorded is None or recorded == crypto.lookup_key_id() or not _hashes_exist():
+            return []
     except DatabaseError:  # not migrated yet: nothing recorded to compare with
-        return []
-    if recorded is None or recorded == crypto.lookup_key_id():
         return []
     return [
         Error(

@@ -16,7 +16,12 @@ from django.utils import translation
 from anshin.conftest import make_subscriber
 from anshin.core import crypto
 from anshin.core.audit import OPERATOR
-from anshin.core.keyring import keys_rotate, keys_status, lookup_key_unchanged
+from anshin.core.keyring import (
+    keys_rotate,
+    keys_status,
+    lookup_key_refresh,
+    lookup_key_unchanged,
+)
 from anshin.core.models import AuditEvent, LookupKey
 from anshin.directory.models import StaffMember
 from anshin.directory.tests.conftest import member, run_import, staff_csv
@@ -114,14 +119,25 @@ def test_rotation_without_the_retired_key_fails_and_writes_nothing(
 
 
 @pytest.mark.django_db
-def test_check_refuses_a_changed_lookup_key(settings: Any) -> None:
+def test_check_refuses_a_changed_lookup_key(settings: Any, categories: Any) -> None:
     LookupKey.objects.update_or_create(pk=1, defaults={"fingerprint": crypto.lookup_key_id()})
     original = settings.DATA_KEY
+    settings.DATA_KEY = settings.LOOKUP_KEY = _new_key()
+    assert lookup_key_unchanged() == []  # no hash stored yet: a new key is harmless
+    lookup_key_refresh()
+    assert LookupKey.objects.get().fingerprint == crypto.lookup_key_id()
+    settings.DATA_KEY = settings.LOOKUP_KEY = original
+    lookup_key_refresh()
+    make_subscriber("hanako@example.jp", categories["bousai"])
+    lookup_key_refresh()  # a hash is stored now: the recorded key stays
+    assert LookupKey.objects.get().fingerprint == crypto.lookup_key_id()
     assert lookup_key_unchanged() == []
     settings.DATA_KEY = settings.LOOKUP_KEY = _new_key()  # replaced without pinning
     (error,) = lookup_key_unchanged()
     assert error.id == "anshin.E040"
     assert "ANSHIN_LOOKUP_KEY" in error.msg
+    lookup_key_refresh()  # `anshin migrate` does not paper over it
+    assert [e.id for e in lookup_key_unchanged()] == ["anshin.E040"]
     settings.LOOKUP_KEY = original  # pinned, as the procedure says
     assert lookup_key_unchanged() == []
 
