@@ -263,6 +263,14 @@ DIRECTORY_IMPORT_MAX_BYTES = int(
 DIRECTORY_IMPORT_MAX_ROWS = int(os.environ.get("ANSHIN_DIRECTORY_MAX_ROWS", "100000"))
 
 # --- Yearly receipt check and migration notices (residents) -----------------------------------
+# The check's mail goes out on its date at this hour (Asia/Tokyo): not at midnight.
+RECEIPT_CHECK_SEND_HOUR = int(os.environ.get("ANSHIN_RECEIPT_CHECK_SEND_HOUR", "10"))
+RECEIPT_CHECK_MAX_DAYS = 180  # longest time between the check's date and its deadline
+RECEIPT_CHECK_MAX_LEAD_DAYS = 366  # how far ahead a check can be scheduled
+# Residents' CSV (migration from the old system) uploaded in the console: larger is refused.
+RESIDENT_IMPORT_MAX_BYTES = int(
+    os.environ.get("ANSHIN_RESIDENT_IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
+)
 
 # --- Staff call-outs and SMS (directory) ------------------------------------------------------
 # SMS gateway as an Apprise URL (e.g. smseagle://token@gateway.city.local); empty: no SMS.

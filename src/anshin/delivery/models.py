@@ -99,22 +99,62 @@ class RelaySlot(models.Model):
 
 
 class Notification(SendRecord):
-    """A mail to one resident about their own subscription (confirm, complete, …)."""
+    """A mail to one resident about their own subscription (confirm, complete, …).
+
+    The bulk kinds (migration notice, receipt check, pause notice) go to many residents at
+    once: they are sent in id-range batches on the bulk queue, never one task per mail.
+    """
 
     class Kind(models.TextChoices):
         CONFIRM = "confirm", _("Confirm your address")
         COMPLETE = "complete", _("Registration complete")
         ALREADY = "already", _("Already registered")
+        MIGRATION = "migration", _("Moved to the new system")
+        RECEIPT_CHECK = "receipt_check", _("Yearly receipt check")
+        SUSPENDED = "suspended", _("Mail paused")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    resident_import = models.ForeignKey(
+        "residents.ResidentImport",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    receipt_check = models.ForeignKey(
+        "residents.ReceiptCheck",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        constraints = [
+            # A migrated resident is told once, however often the same file is imported.
+            models.UniqueConstraint(
+                fields=["subscriber"],
+                condition=models.Q(kind="migration"),
+                name="one_migration_notice_per_subscriber",
+            ),
+            # Two schedulers, or one restarted mid-snapshot, never mail anyone twice per check.
+            models.UniqueConstraint(
+                fields=["receipt_check", "kind", "subscriber"],
+                name="one_check_mail_per_subscriber",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"notification #{self.pk} ({self.kind}, {self.state})"
+
+
+#: Kinds sent in id-range batches on the bulk queue (see services.notification_send_batch).
+BULK_KINDS = frozenset(
+    {Notification.Kind.MIGRATION, Notification.Kind.RECEIPT_CHECK, Notification.Kind.SUSPENDED}
+)
 
 
 from anshin.delivery.models_suppression import Bounce, Suppression  # noqa: E402, F401

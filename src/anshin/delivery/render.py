@@ -19,9 +19,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from anshin.alerts.models import Alert
-from anshin.residents.models import Subscriber
-from anshin.residents.tokens import TokenOwner, make_confirm_token, make_manage_token
+from anshin.alerts.models import Alert, Category
+from anshin.residents.models import ReceiptCheck, Subscriber
+from anshin.residents.tokens import (
+    TokenOwner,
+    make_confirm_token,
+    make_manage_token,
+    make_receipt_token,
+    make_resume_token,
+)
 
 
 def absolute(path: str) -> str:
@@ -178,3 +184,102 @@ def render_notification(kind: str, subscriber: Subscriber, address: str) -> byte
     with translation.override("ja"):
         _set_text(msg, render_to_string(f"delivery/notification_{kind}.txt", context))
     return msg.as_bytes()
+
+
+# --- Bulk notices (migration, receipt check, pause) -------------------------------------------
+
+BULK_SUBJECTS = {
+    "migration": "【{city}】防犯・防災メールは新システムに移りました / Our alert mail has moved",
+    "receipt_check": "【{city}】年に一度の受信確認のお願い / Please confirm you receive our mail",
+    "suspended": "【{city}】配信を一時停止しました / Your alert mail is paused",
+}
+# Placeholders in the once-rendered text, replaced per recipient by their own link.
+_LINKS = {
+    "manage_url": "\x00M\x00",
+    "unsubscribe_url": "\x00U\x00",
+    "receipt_url": "\x00R\x00",
+    "resume_url": "\x00S\x00",
+}
+
+
+@dataclass(frozen=True)
+class PreparedNotice:
+    """A bulk notice built once per batch (and per category set or check): the header block
+    and the text with placeholders for the personal links. Same reasoning as PreparedAlert."""
+
+    head: bytes
+    text: str
+    domain: str
+    check_id: int | None
+    prefixes: dict[str, str]
+
+
+def prepare_notice(
+    kind: str, *, categories: list[Category], check: ReceiptCheck | None
+) -> PreparedNotice:
+    msg = _base_message(
+        subject=BULK_SUBJECTS[kind].format(city=settings.CITY_NAME),
+        to="x@invalid",
+        display_name=_sender_name(),
+    )
+    for name in ("To", "Message-ID"):
+        del msg[name]
+    msg["Precedence"] = "bulk"
+    _set_text(msg, "")
+    head = msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    with translation.override("ja"):
+        text = render_to_string(
+            f"delivery/notification_{kind}.txt", _notice_context(categories, check)
+        )
+    return PreparedNotice(
+        head=head,
+        text=text,
+        domain=_mail_domain(),
+        check_id=check.pk if check else None,
+        prefixes={
+            name: absolute(reverse(f"residents:{name[:-4]}", args=["T"]))[:-2]
+            for name in _LINKS
+            if _LINKS[name] in text or name == "unsubscribe_url"
+        },
+    )
+
+
+def _notice_context(categories: list[Category], check: ReceiptCheck | None) -> dict[str, object]:
+    deadline = ""
+    if check is not None:
+        deadline = f"{check.deadline.year}年{check.deadline.month}月{check.deadline.day}日"
+    return {
+        **_LINKS,
+        "city": settings.CITY_NAME,
+        "inquiry": settings.INQUIRY_CONTACT,
+        "sender": settings.MAIL_FROM,
+        "categories": categories,
+        "deadline": deadline,
+        "suspend": check is not None and check.policy == ReceiptCheck.Policy.SUSPEND,
+    }
+
+
+def render_notice(prepared: PreparedNotice, subscriber: TokenOwner, address: str) -> bytes:
+    """One resident's notice from a PreparedNotice. `address` is already normalised ASCII."""
+    tokens = {
+        "manage_url": make_manage_token,
+        "unsubscribe_url": make_manage_token,
+        "resume_url": make_resume_token,
+    }
+    text = prepared.text
+    links: dict[str, str] = {}
+    for name, prefix in prepared.prefixes.items():
+        if name == "receipt_url":
+            token = make_receipt_token(subscriber, prepared.check_id or 0)
+        else:
+            token = tokens[name](subscriber)
+        links[name] = prefix + token + "/"
+        text = text.replace(_LINKS[name], links[name])
+    body = base64.encodebytes(text.replace("\n", "\r\n").encode()).replace(b"\n", b"\r\n")
+    personal = (
+        f"To: {address}\r\n"
+        f"Message-ID: <{uuid.uuid4().hex}@{prepared.domain}>\r\n"
+        f"List-Unsubscribe: <{links['unsubscribe_url']}>\r\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    )
+    return prepared.head + personal.encode("ascii") + b"\r\n" + body

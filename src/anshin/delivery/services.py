@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -14,10 +15,11 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from anshin.alerts.models import Alert
+from anshin.alerts.models import Alert, Category
 from anshin.core.audit import SYSTEM, Actor, audit_record
 from anshin.delivery import render
 from anshin.delivery.models import (
+    BULK_KINDS,
     Delivery,
     Message,
     Notification,
@@ -33,7 +35,7 @@ from anshin.delivery.sending import (
     retry_horizon,
     send_claimed,
 )
-from anshin.residents.models import Subscriber
+from anshin.residents.models import ReceiptCheck, ResidentImport, Subscriber
 
 FAN_OUT_CHUNK = 1000
 REQUEUE_LIMIT = 50_000
@@ -64,6 +66,109 @@ def notification_send(*, notification_id: int) -> None:
         lambda r, addr: render.render_notification(note.kind, note.subscriber, addr),
         limits=SendLimits(horizon=note.created_at + retry_horizon(), expiry=None),
     )
+
+
+def notifications_create_bulk(
+    *,
+    kind: str,
+    subscriber_ids: list[int],
+    resident_import: ResidentImport | None = None,
+    receipt_check: ReceiptCheck | None = None,
+) -> int:
+    """Create one bulk-kind notification per subscriber (at most FAN_OUT_CHUNK ids, inside
+    the caller's transaction) and queue their batches on commit. A subscriber who already has
+    this notice (same kind, and same check) is skipped by the unique constraints, so a re-run
+    or a second scheduler never mails anyone twice. Returns how many this call created."""
+    from anshin.delivery import tasks
+
+    assert kind in BULK_KINDS and len(subscriber_ids) <= FAN_OUT_CHUNK
+    now = timezone.now()
+    fields = {"kind": kind, "resident_import": resident_import, "receipt_check": receipt_check}
+    mine = Notification.objects.filter(subscriber_id__in=subscriber_ids, **fields)
+    before = mine.count()
+    Notification.objects.bulk_create(
+        [Notification(subscriber_id=pk, enqueued_at=now, **fields) for pk in subscriber_ids],
+        ignore_conflicts=True,
+    )
+    span = mine.aggregate(lo=models.Min("pk"), hi=models.Max("pk"), n=models.Count("pk"))
+    if span["n"]:
+        for lo in range(span["lo"], span["hi"] + 1, settings.SEND_BATCH_SIZE):
+            hi = min(lo + settings.SEND_BATCH_SIZE - 1, span["hi"])
+            transaction.on_commit(partial(tasks.send_notification_batch.delay, lo, hi))
+    return int(span["n"]) - before
+
+
+def notification_send_batch(*, first_id: int, last_id: int) -> None:
+    """Claim the due bulk notices of one id range and send them over one connection, each
+    kind's text rendered once per batch (per category set or check) and personalised by
+    substitution."""
+    rows = Notification.objects.filter(pk__gte=first_id, pk__lte=last_id, kind__in=BULK_KINDS)
+    _drop_stale_notices(rows)
+    claim = claim_due(rows)
+    fields = (
+        "pk",
+        "attempts",
+        "kind",
+        "receipt_check_id",
+        "created_at",
+        "subscriber_id",
+        "subscriber__token_key",
+        "subscriber__email_ciphertext",
+    )
+    claimed = list(Notification.objects.filter(claim=claim).order_by("pk").values_list(*fields))
+    if not claimed:
+        return
+    plan = _NoticePlan(claimed)
+    send_claimed(
+        Notification,
+        [ClaimedRow(r[0], claim, r[1], SubscriberRef(r[5], r[6]), bytes(r[7])) for r in claimed],
+        lambda row, addr: render.render_notice(plan.prepared[row.pk], row.owner, addr),
+        limits=SendLimits(horizon=min(r[4] for r in claimed) + retry_horizon(), expiry=None),
+    )
+
+
+def _drop_stale_notices(rows: models.QuerySet[Notification]) -> None:
+    """A resident who left (or resumed) after their notice was queued must not get it."""
+    Kind = Notification.Kind
+    waiting = rows.filter(state=SendState.QUEUED)
+    fields = {"state": SendState.STOPPED, "finished_at": timezone.now(), "claim": ""}
+    waiting.filter(kind__in=[Kind.MIGRATION, Kind.RECEIPT_CHECK]).exclude(
+        subscriber__state=Subscriber.State.ACTIVE
+    ).update(**fields)
+    waiting.filter(kind=Kind.SUSPENDED).exclude(
+        subscriber__state=Subscriber.State.SUSPENDED
+    ).update(**fields)
+
+
+class _NoticePlan:
+    """The prepared text of each claimed row: one per (kind, check, category set)."""
+
+    def __init__(self, claimed: list[tuple[Any, ...]]) -> None:
+        checks = ReceiptCheck.objects.in_bulk({r[3] for r in claimed if r[3]})
+        wanted = [r[5] for r in claimed if r[2] == Notification.Kind.MIGRATION]
+        cats = self._categories(wanted)
+        cache: dict[tuple[Any, ...], render.PreparedNotice] = {}
+        self.prepared: dict[int, render.PreparedNotice] = {}
+        for pk, _attempts, kind, check_id, _c, sid, *_rest in claimed:
+            chosen = cats.get(sid, ()) if kind == Notification.Kind.MIGRATION else ()
+            key = (kind, check_id, tuple(c.pk for c in chosen))
+            if key not in cache:
+                check = checks.get(check_id) if check_id else None
+                cache[key] = render.prepare_notice(kind, categories=list(chosen), check=check)
+            self.prepared[pk] = cache[key]
+
+    @staticmethod
+    def _categories(subscriber_ids: list[int]) -> dict[int, tuple[Category, ...]]:
+        if not subscriber_ids:
+            return {}
+        through = Subscriber.categories.through.objects.filter(subscriber_id__in=subscriber_ids)
+        by_id = {c.pk: c for c in Category.objects.all()}
+        chosen: dict[int, list[Category]] = {}
+        for sid, cid in through.values_list("subscriber_id", "category_id").order_by(
+            "category__sort_order", "category_id"
+        ):
+            chosen.setdefault(sid, []).append(by_id[cid])
+        return {sid: tuple(cats) for sid, cats in chosen.items()}
 
 
 # --- Alert e-mail ----------------------------------------------------------------------------
@@ -308,13 +413,21 @@ def _requeue_messages(now: Any) -> int:
 
 
 def _requeue_notifications(now: Any) -> int:
+    """Per-row tasks for the mails a resident is waiting for (confirm, complete, already);
+    id-range batches on the bulk queue for the bulk kinds."""
     from anshin.delivery import tasks
 
-    ids = list(_due(Notification, now).values_list("pk", flat=True)[:REQUEUE_LIMIT])
+    due = _due(Notification, now)
+    ids = list(due.exclude(kind__in=BULK_KINDS).values_list("pk", flat=True)[:REQUEUE_LIMIT])
     Notification.objects.filter(pk__in=ids).update(enqueued_at=now)
     for pk in ids:
         tasks.send_notification.delay(pk)
-    return len(ids)
+    bulk = list(due.filter(kind__in=BULK_KINDS).values_list("pk", flat=True)[:REQUEUE_LIMIT])
+    for _key, run in _runs([(pk, 0) for pk in bulk], settings.SEND_BATCH_SIZE):
+        # By range, not by a list of ids: a list of 50,000 exceeds SQLite's variable limit.
+        due.filter(kind__in=BULK_KINDS, pk__gte=run[0], pk__lte=run[-1]).update(enqueued_at=now)
+        tasks.send_notification_batch.delay(run[0], run[-1])
+    return len(ids) + len(bulk)
 
 
 def _runs(rows: list[tuple[int, int]], size: int) -> Iterator[tuple[int, list[int]]]:

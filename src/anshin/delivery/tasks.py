@@ -20,3 +20,9 @@ def send_batch(delivery_id: int, first_id: int, last_id: int) -> None:
 @shared_task(name="anshin.notification.send")
 def send_notification(notification_id: int) -> None:
     services.notification_send(notification_id=notification_id)
+
+
+@shared_task(name="anshin.bulk.send_notifications")
+def send_notification_batch(first_id: int, last_id: int) -> None:
+    """Bulk notices (migration, receipt check, pause) of one id range: on the bulk queue."""
+    services.notification_send_batch(first_id=first_id, last_id=last_id)

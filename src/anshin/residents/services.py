@@ -151,8 +151,9 @@ def subscription_update(*, subscriber: Subscriber, categories: Iterable[Category
 def subscription_cancel(*, subscriber: Subscriber) -> None:
     """Leave. Takes effect at once: fan-out only selects active subscribers."""
     with transaction.atomic():
-        updated = Subscriber.objects.filter(pk=subscriber.pk, state=Subscriber.State.ACTIVE).update(
-            state=Subscriber.State.UNSUBSCRIBED, unsubscribed_at=timezone.now()
-        )
+        # A paused resident (receipt check) can leave for good from the pause notice too.
+        updated = Subscriber.objects.filter(
+            pk=subscriber.pk, state__in=[Subscriber.State.ACTIVE, Subscriber.State.SUSPENDED]
+        ).update(state=Subscriber.State.UNSUBSCRIBED, unsubscribed_at=timezone.now())
         if updated:
             audit_record(actor=RESIDENT, action="subscription.cancel", target=subscriber)

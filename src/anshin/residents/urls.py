@@ -9,4 +9,6 @@ urlpatterns = [
     path("subscribe/confirm/<str:token>/", views.confirm, name="confirm"),
     path("manage/<str:token>/", views.manage, name="manage"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("receipt/<str:token>/", views.receipt, name="receipt"),
+    path("resume/<str:token>/", views.resume, name="resume"),
 ]

@@ -10,10 +10,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from anshin.core.http import client_ip
-from anshin.residents import services
+from anshin.residents import receipts, services
 from anshin.residents.forms import CategoriesForm, SubscribeForm
+from anshin.residents.models import ReceiptCheck, Subscriber
 from anshin.residents.selectors import current_notice, notice_version
-from anshin.residents.tokens import TokenError, read_confirm_token, read_manage_token
+from anshin.residents.tokens import (
+    TokenError,
+    make_resume_token,
+    read_confirm_token,
+    read_manage_token,
+    read_receipt_token,
+    read_resume_token,
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,6 +68,8 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = read_manage_token(token)
     except TokenError as exc:
         return _bad_link(request, exc.reason)
+    if subscriber.state == subscriber.State.SUSPENDED:
+        return redirect("residents:resume", make_resume_token(subscriber))
     if subscriber.state != subscriber.State.ACTIVE:
         return render(request, "residents/unsubscribed.html", {"token": token, "already": True})
     form = CategoriesForm(request.POST or None, initial={"categories": subscriber.categories.all()})
@@ -93,6 +103,54 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if subscriber.state != subscriber.State.ACTIVE:
         return render(request, "residents/unsubscribed.html", {"token": token, "already": True})
     return render(request, "residents/unsubscribe.html", {"token": token})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def receipt(request: HttpRequest, token: str) -> HttpResponse:
+    """The yearly receipt check: GET shows the button (a link scanner confirms nothing),
+    POST records the confirmation."""
+    try:
+        subscriber, check_id = read_receipt_token(token)
+    except TokenError as exc:
+        return _bad_link(request, exc.reason)
+    check = ReceiptCheck.objects.filter(pk=check_id).first()
+    if check is None:
+        return _bad_link(request, "invalid")
+    context: dict[str, object] = {"check": check, "subscriber": subscriber}
+    if not receipts.receipt_open_for(subscriber=subscriber, check=check):
+        return _receipt_closed(request, subscriber, context)
+    if request.method == "POST":
+        try:
+            receipts.receipt_confirm(subscriber=subscriber, check=check)
+        except receipts.ScheduleRefused:  # closed between the page and the button
+            return _receipt_closed(request, subscriber, context)
+        context["done"] = True
+    return render(request, "residents/receipt.html", context)
+
+
+def _receipt_closed(
+    request: HttpRequest, subscriber: Subscriber, context: dict[str, object]
+) -> HttpResponse:
+    if subscriber.state == Subscriber.State.SUSPENDED:
+        context["resume_token"] = make_resume_token(subscriber)
+    return render(request, "residents/receipt.html", {**context, "closed": True}, status=410)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def resume(request: HttpRequest, token: str) -> HttpResponse:
+    """Resume mail paused by a receipt check: GET shows the button, POST resumes."""
+    try:
+        subscriber = read_resume_token(token)
+    except TokenError as exc:
+        return _bad_link(request, exc.reason)
+    resumed = False
+    if request.method == "POST":
+        resumed = receipts.subscription_resume(subscriber=subscriber)
+        subscriber.refresh_from_db(fields=["state"])
+    context = {"subscriber": subscriber, "resumed": resumed, "state": subscriber.state}
+    return render(request, "residents/resume.html", context)
 
 
 def _bad_link(request: HttpRequest, reason: str) -> HttpResponse:

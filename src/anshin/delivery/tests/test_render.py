@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 from typing import Any
 
@@ -109,3 +110,93 @@ def test_prepared_render_equals_full_render(
         k: v for k, v in full.items() if k != "message_id"
     }
     assert max(len(line) for line in fast_raw.split(b"\r\n")) <= 998
+
+
+# --- Bulk notices, prepared once per batch ------------------------------------------------------
+
+
+def prepared_notice(kind: str, categories: dict[str, Any], settings: Any) -> tuple[Any, Any]:
+    import datetime as dt
+
+    from anshin.residents.models import ReceiptCheck
+
+    settings.BASE_URL = "https://mail.city.example.jp"
+    settings.MAIL_FROM = "bousai@city.example.jp"
+    subscriber = make_subscriber("taro..jiro@docomo.ne.jp", categories["bousai"])
+    check = ReceiptCheck.objects.create(
+        send_on=dt.date(2027, 6, 1),
+        starts_at=dt.datetime(2027, 6, 1, 1, tzinfo=dt.UTC),
+        deadline=dt.date(2027, 6, 30),
+        deadline_at=dt.datetime(2027, 6, 30, 15, tzinfo=dt.UTC),
+        policy="suspend",
+    )
+    prepared = render.prepare_notice(kind, categories=[categories["bousai"]], check=check)
+    raw = render.render_notice(prepared, subscriber, subscriber.email)
+    return raw, message_from_bytes(raw, policy=policy.default)
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject", "links"),
+    [
+        (
+            "migration",
+            "【安心市】防犯・防災メールは新システムに移りました / Our alert mail has moved",
+            ["/manage/", "/unsubscribe/"],
+        ),
+        (
+            "receipt_check",
+            "【安心市】年に一度の受信確認のお願い / Please confirm you receive our mail",
+            ["/receipt/", "/manage/"],
+        ),
+        (
+            "suspended",
+            "【安心市】配信を一時停止しました / Your alert mail is paused",
+            ["/resume/", "/unsubscribe/"],
+        ),
+    ],
+)
+def test_prepared_notice_is_a_well_formed_personal_mail(
+    categories: dict[str, Any], settings: Any, kind: str, subject: str, links: list[str]
+) -> None:
+    raw, mail = prepared_notice(kind, categories, settings)
+    assert all(byte < 128 for byte in raw)
+    assert mail["Subject"] == subject
+    assert mail["To"] == "taro..jiro@docomo.ne.jp"
+    assert mail["From"].addresses[0].addr_spec == "bousai@city.example.jp"
+    assert mail["Precedence"] == "bulk" and mail["Auto-Submitted"] == "auto-generated"
+    assert mail["List-Unsubscribe"].startswith("<https://mail.city.example.jp/unsubscribe/")
+    assert mail.get_content_charset() == "utf-8"
+    text = mail.get_content()
+    assert "\x00" not in text  # every placeholder was replaced
+    for prefix in links:
+        assert f"https://mail.city.example.jp{prefix}" in text
+    client = Client()
+    for path in re.findall(r"https://mail\.city\.example\.jp(/\S+/)", text):
+        # Each link's token is valid: a bad one is 404 (the receipt page is 410 here only
+        # because this check has not sent its mail).
+        assert client.get(path, secure=True).status_code in (200, 302, 410), path
+
+
+def test_prepared_receipt_mail_states_the_deadline_in_japanese(
+    categories: dict[str, Any], settings: Any
+) -> None:
+    _raw, mail = prepared_notice("receipt_check", categories, settings)
+    assert "2027年6月30日までに" in mail.get_content()
+
+
+def test_two_recipients_of_one_prepared_notice_get_their_own_links(
+    categories: dict[str, Any], settings: Any
+) -> None:
+    settings.BASE_URL = "https://mail.city.example.jp"
+    prepared = render.prepare_notice("migration", categories=[], check=None)
+    one = make_subscriber("one@example.jp")
+    two = make_subscriber("two@example.jp")
+    first = message_from_bytes(
+        render.render_notice(prepared, one, one.email), policy=policy.default
+    )
+    second = message_from_bytes(
+        render.render_notice(prepared, two, two.email), policy=policy.default
+    )
+    assert first["List-Unsubscribe"] != second["List-Unsubscribe"]
+    assert first["Message-ID"] != second["Message-ID"]
+    assert first["To"] == "one@example.jp" and second["To"] == "two@example.jp"

@@ -1,4 +1,5 @@
-"""`anshin residents import FILE --basis TEXT`: bulk import of residents who consented elsewhere.
+"""`anshin residents import FILE --basis TEXT [--notify]`: bulk import of residents who consented
+elsewhere, optionally with a migration notice mail to each resident it makes active.
 
 Thin: reads the file, calls :func:`anshin.residents.importing.residents_import`, prints the
 report. Nothing it prints contains an address: rows are named by line number.
@@ -21,8 +22,8 @@ from anshin.residents.importing import (
     RowProblem,
     clean_basis,
     decode_csv,
-    residents_import,
 )
+from anshin.residents.migration import MigrationOutcome, migration_import
 
 REPORT_LIMIT = 50
 PROGRESS_EVERY = 10_000
@@ -71,6 +72,13 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="check the file and report; write nothing"
         )
         command.add_argument(
+            "--notify",
+            action="store_true",
+            help="send each resident this import makes active a personal notice mail (what "
+            "changed, how to manage or leave), on the bulk queue behind alerts; residents "
+            "already notified by an earlier import are not notified again",
+        )
+        command.add_argument(
             "--strict",
             action="store_true",
             help="if any row has an error, import nothing and exit with status 1",
@@ -82,16 +90,24 @@ class Command(BaseCommand):
             csv_text = decode_csv(self._read(options["file"]))
             if options["strict"] and not options["dry_run"]:
                 self._refuse_any_bad_row(csv_text, basis)
-            result = self._run(csv_text, basis, dry_run=options["dry_run"])
+            outcome = self._run(
+                csv_text, basis, dry_run=options["dry_run"], notify=options["notify"]
+            )
         except ImportAborted as exc:
             raise CommandError(exc.message, returncode=EXIT_UNUSABLE) from None
+        result = outcome.result
         self._report(result, csv_text)
+        if outcome.record is not None and outcome.record.notify:
+            self.stdout.write(
+                _("Migration notices queued: %(count)d (import #%(id)d)")
+                % {"count": outcome.record.notices, "id": outcome.record.pk}
+            )
         if not result.valid_rows:
             raise CommandError(_("No row could be imported."), returncode=EXIT_ROWS)
 
     def _refuse_any_bad_row(self, csv_text: CsvText, basis: str) -> None:
         """--strict: check the whole file first (row errors depend on the file alone)."""
-        checked = self._run(csv_text, basis, dry_run=True)
+        checked = self._run(csv_text, basis, dry_run=True, notify=False).result
         if checked.errors:
             self._report(checked, csv_text)
             raise CommandError(
@@ -113,7 +129,9 @@ class Command(BaseCommand):
                 returncode=EXIT_UNUSABLE,
             ) from None
 
-    def _run(self, csv_text: CsvText, basis: str, *, dry_run: bool) -> ImportResult:
+    def _run(
+        self, csv_text: CsvText, basis: str, *, dry_run: bool, notify: bool
+    ) -> MigrationOutcome:
         message = _("checked %(rows)d rows…") if dry_run else _("imported %(rows)d rows…")
         reported = 0
 
@@ -123,8 +141,13 @@ class Command(BaseCommand):
                 reported = rows - rows % PROGRESS_EVERY
                 self.stderr.write(message % {"rows": reported})
 
-        return residents_import(
-            lines=csv_text.lines(), basis=basis, actor=OPERATOR, dry_run=dry_run, progress=progress
+        return migration_import(
+            lines=csv_text.lines(),
+            basis=basis,
+            actor=OPERATOR,
+            notify=notify,
+            dry_run=dry_run,
+            progress=progress,
         )
 
     def _report(self, result: ImportResult, csv_text: CsvText) -> None:
