@@ -132,6 +132,9 @@ def _default_rows(request: pytest.FixtureRequest) -> None:
     importlib.import_module("anshin.alerts.migrations.0004_category_default_expiry").set_defaults(
         apps, None
     )
+    importlib.import_module("anshin.alerts.migrations.0006_category_cap_defaults").set_defaults(
+        apps, None
+    )
     notice_migration.create(apps, None)
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "anshin.directory",
     "anshin.delivery",
     "anshin.console",
+    "anshin.governance",
 ]
 
 MIDDLEWARE = [
@@ -279,3 +280,37 @@ SMS_URL = os.environ.get("ANSHIN_SMS_URL", "")
 SMS_TIMEOUT_SECONDS = float(os.environ.get("ANSHIN_SMS_TIMEOUT_SECONDS", "5"))
 # Longer texts are refused (permanent), not split or cut: 670 = ten Japanese (UCS-2) parts.
 SMS_MAX_CHARS = int(os.environ.get("ANSHIN_SMS_MAX_CHARS", "670"))
+# Staff call-outs: the reply deadline the compose page proposes, and how often the board
+# refreshes itself.
+CALLOUT_DEFAULT_DEADLINE_SECONDS = int(
+    os.environ.get("ANSHIN_CALLOUT_DEFAULT_DEADLINE_SECONDS", str(2 * 3600))
+)
+CALLOUT_BOARD_REFRESH_SECONDS = int(os.environ.get("ANSHIN_CALLOUT_BOARD_REFRESH_SECONDS", "3"))
+
+# --- Retention and certificates (governance) ---
+# Days each kind of data is kept (P1); the nightly purge deletes what is older and issues a
+# signed deletion certificate per kind. Unsubscribed and long-paused addresses are reduced to
+# their keyed hash (so they stay suppressed); the rest is deleted.
+RETENTION_DAYS = {
+    kind: int(os.environ.get(f"ANSHIN_RETENTION_{kind.upper()}_DAYS", default))
+    for kind, default in (
+        ("pending", "7"),  # registrations never confirmed (the link lives 72 h)
+        ("unsubscribed", "30"),
+        # A paused resident may resume with one tap for this long (receipt check, S10).
+        ("suspended", "90"),
+        ("delivery", "400"),  # a year of alert and notification mail records, and bounces
+        ("throttle", "2"),  # per-address mail budgets and per-client form counters (24 h)
+        ("audit", "1827"),  # five years
+    )
+}
+# The purge runs once a day, at the first scheduler tick after this hour (Asia/Tokyo).
+RETENTION_HOUR = int(os.environ.get("ANSHIN_RETENTION_HOUR", "3"))
+RETENTION_BATCH = int(os.environ.get("ANSHIN_RETENTION_BATCH", "1000"))
+# How long backups are kept: a deletion certificate says when the last copy ages out.
+BACKUP_RETENTION_DAYS = int(os.environ.get("ANSHIN_BACKUP_RETENTION_DAYS", "30"))
+# Ed25519 private key (PEM, or 32 bytes in base64) that signs deletion certificates.
+SIGNING_KEY = os.environ.get("ANSHIN_SIGNING_KEY") or persistent_secret(HOME / "signing.key")
+# A CJK font file for the certificate PDF; empty: ask fontconfig for Noto Sans CJK JP.
+CERTIFICATE_FONT = os.environ.get("ANSHIN_CERTIFICATE_FONT", "")
+# fontTools logs every glyph it subsets at INFO, one certificate at a time.
+LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}  # type: ignore[index]

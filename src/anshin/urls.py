@@ -8,9 +8,12 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="residents:subscribe", permanent=False)),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("console/certificates/", include("anshin.governance.urls_console")),
     path("console/", include("anshin.console.urls")),
     path("admin/", admin.site.urls),
     path("r/", include("anshin.directory.urls")),
+    path("transparency/", include("anshin.governance.urls")),
+    path("", include("anshin.alerts.urls")),  # /alerts/ archive, /feeds/ Atom, RSS, CAP
     path("", include("anshin.residents.urls")),
 ]
 

@@ -1,12 +1,77 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 SUBJECT_MAX = 120
 BODY_MAX = 10_000
+
+
+# The values of the OASIS Common Alerting Protocol 1.2, which other systems (broadcasters,
+# L-Alert, apps) read: the stored value is the CAP token itself.
+class CapCategory(models.TextChoices):
+    GEO = "Geo", _("Geophysical (earthquake, landslide)")
+    MET = "Met", _("Meteorological (storm, flood)")
+    SAFETY = "Safety", _("General emergency and public safety")
+    SECURITY = "Security", _("Law enforcement and security")
+    RESCUE = "Rescue", _("Rescue and recovery")
+    FIRE = "Fire", _("Fire")
+    HEALTH = "Health", _("Medical and public health")
+    ENV = "Env", _("Pollution and environment")
+    TRANSPORT = "Transport", _("Transport")
+    INFRA = "Infra", _("Utilities and infrastructure")
+    CBRNE = "CBRNE", _("Chemical, biological, radiological or nuclear")
+    OTHER = "Other", _("Other")
+
+
+class CapStatus(models.TextChoices):
+    ACTUAL = "Actual", _("Actual")
+    EXERCISE = "Exercise", _("Exercise")
+    TEST = "Test", _("Test")
+
+
+class CapMsgType(models.TextChoices):
+    ALERT = "Alert", _("First report")
+    UPDATE = "Update", _("Update")
+    CANCEL = "Cancel", _("Cancellation")
+
+
+class CapUrgency(models.TextChoices):
+    IMMEDIATE = "Immediate", _("Immediate: act now")
+    EXPECTED = "Expected", _("Expected: act soon (within the hour)")
+    FUTURE = "Future", _("Future: act in the near future")
+    PAST = "Past", _("Past: no longer needed")
+    UNKNOWN = "Unknown", _("Unknown")
+
+
+class CapSeverity(models.TextChoices):
+    EXTREME = "Extreme", _("Extreme: threat to life")
+    SEVERE = "Severe", _("Severe: significant threat to life or property")
+    MODERATE = "Moderate", _("Moderate: possible threat to life or property")
+    MINOR = "Minor", _("Minor: little or no threat")
+    UNKNOWN = "Unknown", _("Unknown")
+
+
+class CapCertainty(models.TextChoices):
+    OBSERVED = "Observed", _("Observed: it has happened")
+    LIKELY = "Likely", _("Likely (more than 50%)")
+    POSSIBLE = "Possible", _("Possible (50% or less)")
+    UNLIKELY = "Unlikely", _("Unlikely")
+    UNKNOWN = "Unknown", _("Unknown")
+
+
+def validate_cap_categories(value: str) -> None:
+    """Category.cap_categories holds one or more CAP category tokens separated by spaces."""
+    tokens = value.split()
+    if not tokens or any(token not in CapCategory.values for token in tokens):
+        raise ValidationError(
+            _("Enter CAP categories separated by spaces, from: %(known)s"),
+            params={"known": " ".join(CapCategory.values)},
+            code="invalid",
+        )
 
 
 class Category(models.Model):
@@ -22,6 +87,21 @@ class Category(models.Model):
     # After this, an alert's undelivered mail is dropped rather than sent late: an evacuation
     # order that arrives hours after it was lifted does harm.
     expiry_hours = models.PositiveSmallIntegerField(default=24)
+    # What compose offers by default for this category's CAP messages; staff may change them
+    # per alert. Each alert keeps its own copy, so a later change here never rewrites the CAP
+    # of an alert already sent.
+    cap_categories = models.CharField(
+        max_length=80, default=CapCategory.SAFETY, validators=[validate_cap_categories]
+    )
+    cap_urgency = models.CharField(
+        max_length=16, choices=CapUrgency.choices, default=CapUrgency.EXPECTED
+    )
+    cap_severity = models.CharField(
+        max_length=16, choices=CapSeverity.choices, default=CapSeverity.MODERATE
+    )
+    cap_certainty = models.CharField(
+        max_length=16, choices=CapCertainty.choices, default=CapCertainty.POSSIBLE
+    )
 
     class Meta:
         ordering = ["sort_order", "id"]
@@ -65,6 +145,26 @@ class Alert(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    # An English version is optional; when present it becomes CAP's second info block and is
+    # shown beside the Japanese on the public page.
+    subject_en = models.CharField(max_length=SUBJECT_MAX, blank=True)
+    body_en = models.TextField(max_length=BODY_MAX, blank=True)
+    status = models.CharField(max_length=16, choices=CapStatus.choices, default=CapStatus.ACTUAL)
+    msg_type = models.CharField(max_length=16, choices=CapMsgType.choices, default=CapMsgType.ALERT)
+    # An update or cancellation points at the alert it corrects (CAP <references>).
+    references = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    cap_categories = models.CharField(max_length=80, default=CapCategory.SAFETY)
+    urgency = models.CharField(
+        max_length=16, choices=CapUrgency.choices, default=CapUrgency.UNKNOWN
+    )
+    severity = models.CharField(
+        max_length=16, choices=CapSeverity.choices, default=CapSeverity.UNKNOWN
+    )
+    certainty = models.CharField(
+        max_length=16, choices=CapCertainty.choices, default=CapCertainty.UNKNOWN
     )
 
     class Meta:

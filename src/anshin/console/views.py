@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from anshin.alerts.models import Alert
-from anshin.alerts.services import alert_publish, alert_stop
+from anshin.alerts.services import CapChoices, alert_publish, alert_stop
 from anshin.console.forms import ComposeForm
 from anshin.core.audit import Actor
 from anshin.core.catcher import list_caught, read_caught
@@ -53,9 +53,12 @@ def compose(request: HttpRequest) -> HttpResponse:
                 subject=data["subject"],
                 body=data["body"],
                 via=Alert.Via.CONSOLE,
+                cap=form.cap_choices(),
+                subject_en=data["subject_en"],
+                body_en=data["body_en"],
             )
             return redirect("console:alert", alert.pk)
-        preview = _preview(data)
+        preview = _preview(data, form.cap_choices())
         return render(request, "console/preview.html", {"form": form, "preview": preview})
     return render(
         request,
@@ -65,14 +68,28 @@ def compose(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _preview(data: dict[str, Any]) -> dict[str, str]:
-    """The message exactly as a resident receives it, with a sample management link."""
-    alert = Alert(category=data["category"], subject=data["subject"], body=data["body"])
+def _preview(data: dict[str, Any], cap: CapChoices) -> dict[str, Any]:
+    """The message exactly as a resident receives it, with a sample management link, and the
+    CAP values (the category's defaults filled in) that other systems will receive."""
+    category = data["category"]
+    alert = Alert(
+        category=category,
+        subject=data["subject"],
+        body=data["body"],
+        subject_en=data["subject_en"],
+        body_en=data["body_en"],
+        status=cap.status,
+        cap_categories=category.cap_categories,
+        urgency=cap.urgency or category.cap_urgency,
+        severity=cap.severity or category.cap_severity,
+        certainty=cap.certainty or category.cap_certainty,
+    )
     sample = settings.BASE_URL + "/manage/…/"
     return {
         "subject": mail_render.alert_subject(alert),
         "text": mail_render.alert_text(alert, manage_link=sample),
         "from": f"{settings.CITY_NAME} 防犯・防災メール <{settings.MAIL_FROM}>",
+        "alert": alert,
     }
 
 

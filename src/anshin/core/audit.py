@@ -19,6 +19,10 @@ from anshin.core.models import AuditChain, AuditEvent
 
 GENESIS = "0" * 64
 CHAIN_ID = 1
+#: The entry a retention purge leaves: it names the last purged entry (seq and hash), so the
+#: chain is checked from the entry after it. Being chained itself, it cannot be altered or
+#: removed without the walk noticing.
+CHECKPOINT = "audit.checkpoint"
 
 
 @dataclass(frozen=True)
@@ -122,14 +126,14 @@ class ChainReport:
     head_hash: str
     broken_at: int | None = None
     problem: str = ""
+    start_seq: int = 1  # after a retention checkpoint, the first entry still kept
 
     @property
     def ok(self) -> bool:
         return self.broken_at is None
 
 
-def _entries(batch: int = 2000) -> Iterator[AuditEvent]:
-    after = 0
+def _entries(after: int = 0, batch: int = 2000) -> Iterator[AuditEvent]:
     while True:
         rows = list(AuditEvent.objects.filter(seq__gt=after).order_by("seq")[:batch])
         yield from rows
@@ -138,10 +142,49 @@ def _entries(batch: int = 2000) -> Iterator[AuditEvent]:
         after = rows[-1].seq
 
 
+def audit_checkpoint(*, actor: Actor, through_seq: int, details: dict[str, Any]) -> AuditEvent:
+    """Append the checkpoint that lets entries up to `through_seq` be purged; the caller
+    deletes them afterwards (a crash in between leaves them, harmlessly, to the next run)."""
+    with transaction.atomic():
+        last = AuditEvent.objects.get(seq=through_seq)
+        return audit_record(
+            actor=actor,
+            action=CHECKPOINT,
+            details={**details, "purged_through_seq": last.seq, "purged_through_hash": last.hash},
+        )
+
+
+def audit_checkpoint_seq() -> int:
+    """The last entry the newest checkpoint covers (0: none); older entries may be purged."""
+    checkpoint = AuditEvent.objects.filter(action=CHECKPOINT).order_by("-seq").first()
+    through = checkpoint.details.get("purged_through_seq") if checkpoint else 0
+    return through if isinstance(through, int) else 0
+
+
+def _start() -> tuple[int, str, int | None]:
+    """Where the walk begins: (first seq, the hash it must follow, the seq of a checkpoint
+    that is malformed). A checkpoint names the last purged entry; without one, genesis."""
+    checkpoint = AuditEvent.objects.filter(action=CHECKPOINT).order_by("-seq").first()
+    if checkpoint is None:
+        return 1, GENESIS, None
+    through = checkpoint.details.get("purged_through_seq")
+    head = checkpoint.details.get("purged_through_hash")
+    valid = isinstance(through, int) and 0 < through < checkpoint.seq
+    if not valid or not isinstance(head, str) or len(head) != 64:
+        return 1, GENESIS, checkpoint.seq
+    return through + 1, head, None
+
+
 def audit_verify() -> ChainReport:
-    """Walk the chain in sequence order and report the first entry that does not follow."""
-    prev_hash, expected, checked = GENESIS, 1, 0
-    for event in _entries():
+    """Walk the chain in sequence order and report the first entry that does not follow.
+
+    The walk starts after the newest checkpoint (entries it covers are purged, or about to
+    be); everything from there on must follow without a gap up to the recorded head."""
+    first, prev_hash, malformed = _start()
+    if malformed is not None:
+        return ChainReport(0, 0, GENESIS, malformed, "altered")
+    expected, checked = first, 0
+    for event in _entries(after=first - 1):
         if event.seq != expected:
             return ChainReport(checked, expected - 1, prev_hash, expected, "removed")
         if event.prev_hash != prev_hash:
@@ -150,6 +193,6 @@ def audit_verify() -> ChainReport:
             return ChainReport(checked, expected - 1, prev_hash, event.seq, "altered")
         prev_hash, expected, checked = event.hash, expected + 1, checked + 1
     chain = AuditChain.objects.filter(pk=CHAIN_ID).first()
-    if chain is not None and (chain.seq, chain.head) != (checked, prev_hash):
-        return ChainReport(checked, checked, prev_hash, checked + 1, "truncated")
-    return ChainReport(checked, checked, prev_hash)
+    if chain is not None and (chain.seq, chain.head) != (expected - 1, prev_hash):
+        return ChainReport(checked, expected - 1, prev_hash, expected, "truncated")
+    return ChainReport(checked, expected - 1, prev_hash, start_seq=first)

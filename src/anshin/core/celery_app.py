@@ -15,4 +15,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anshin.settings")
 
 app = Celery("anshin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["anshin.delivery"])
+app.autodiscover_tasks(["anshin.delivery", "anshin.directory"])

@@ -46,7 +46,8 @@ def encrypted_columns() -> list[EncryptedColumn]:
 
 
 def _stale(blob: Any, current: bytes) -> bool:
-    return blob is not None and crypto.blob_key_id(bytes(blob)) != current
+    """A value under another key (an erased value, b"", holds nothing to re-encrypt)."""
+    return bool(blob) and crypto.blob_key_id(bytes(blob)) != current
 
 
 def keys_status() -> dict[str, tuple[int, int]]:
@@ -59,7 +60,7 @@ def keys_status() -> dict[str, tuple[int, int]]:
         blobs = column.model_class()._default_manager.values_list(column.field, flat=True)
         total = stale = 0
         for blob in blobs.iterator(chunk_size=2000):
-            total += blob is not None
+            total += bool(blob)
             stale += _stale(blob, current)
         status[column.label] = (total, stale)
     return status

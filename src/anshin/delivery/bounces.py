@@ -86,6 +86,7 @@ class Outcome(StrEnum):
     NO_VERP = "no_verp"  # no VERP address of ours anywhere
     FORGED_TOKEN = "forged_token"  # noqa: S105 — VERP-shaped, but the MAC does not verify
     UNKNOWN_MESSAGE = "unknown_message"  # a valid token for a row that no longer exists
+    STAFF_MAIL = "staff_mail"  # about a staff call-out mail: the directory is kept by import
     UNPARSEABLE = "unparseable"
     TOO_LARGE = "too_large"
 
@@ -142,6 +143,10 @@ def bounce_ingest(
         return _result(BounceResult(Outcome.UNPARSEABLE))
     if verdict.outcome not in _KIND:
         return _result(BounceResult(verdict.outcome))
+    if found[0] == "c":
+        # Staff addresses are not residents': nothing to suppress (a staff call-out must reach
+        # everyone it can); the relay's answer is on the call-out's board already.
+        return _result(BounceResult(Outcome.STAFF_MAIL))
     source = _load_source(*found)
     if source is None:
         return _result(BounceResult(Outcome.UNKNOWN_MESSAGE))

@@ -71,8 +71,18 @@ def _set_text(msg: EmailMessage, text: str) -> None:
     msg.set_content(text, charset="utf-8", cte="base64")
 
 
+#: A drill or a test must never read like a real alert, nor an update like a first report.
+SUBJECT_MARKS = {
+    "Exercise": "【訓練】",
+    "Test": "【テスト】",
+    "Update": "【続報】",
+    "Cancel": "【取消】",
+}
+
+
 def alert_subject(alert: Alert) -> str:
-    return f"[{settings.CITY_NAME} {alert.category.name_ja}] {alert.subject}"
+    marks = SUBJECT_MARKS.get(alert.status, "") + SUBJECT_MARKS.get(alert.msg_type, "")
+    return f"[{settings.CITY_NAME} {alert.category.name_ja}] {marks}{alert.subject}"
 
 
 def alert_text(alert: Alert, *, manage_link: str) -> str:

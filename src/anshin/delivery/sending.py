@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -22,7 +22,7 @@ from anshin.core import crypto
 from anshin.core.smtp import SendResult, SmtpConnection, parse_smtp_url
 from anshin.delivery import relay, verp
 from anshin.delivery.models import Message, SendRecord, SendState
-from anshin.residents.models import EMAIL_CONTEXT, Subscriber
+from anshin.residents.models import EMAIL_CONTEXT
 
 OUTCOME_CHUNK = 20
 
@@ -54,19 +54,25 @@ class SubscriberRef:
     token_key: str
 
 
+OwnerT = TypeVar("OwnerT")
+
+
 @dataclass(frozen=True)
-class ClaimedRow:
-    """A claimed row, as sending needs it."""
+class ClaimedRow(Generic[OwnerT]):
+    """A claimed row, as sending needs it. `owner` is what the builder personalises the mail
+    from (a SubscriberRef or Subscriber for residents' mail); `context` is the encryption
+    context of the address's column: a resident's by default, a staff member's for call-outs."""
 
     pk: int
     claim: str
     attempts: int
-    owner: SubscriberRef | Subscriber
+    owner: OwnerT
     ciphertext: bytes
+    context: bytes = EMAIL_CONTEXT
 
     @property
     def address(self) -> str:
-        return crypto.decrypt(self.ciphertext, context=EMAIL_CONTEXT)
+        return crypto.decrypt(self.ciphertext, context=self.context)
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,8 @@ def retry_horizon() -> timedelta:
 
 def send_claimed(
     model: type[SendRecord],
-    records: list[ClaimedRow],
-    build: Callable[[ClaimedRow, str], bytes],
+    records: list[ClaimedRow[Any]],
+    build: Callable[[ClaimedRow[Any], str], bytes],
     *,
     limits: SendLimits,
 ) -> None:
@@ -113,8 +119,8 @@ def send_claimed(
 def _in_thread(
     errors: list[BaseException],
     model: type[SendRecord],
-    records: list[ClaimedRow],
-    build: Callable[[ClaimedRow, str], bytes],
+    records: list[ClaimedRow[Any]],
+    build: Callable[[ClaimedRow[Any], str], bytes],
     limits: SendLimits,
 ) -> None:
     try:
@@ -127,8 +133,8 @@ def _in_thread(
 
 def _send_over_one_connection(
     model: type[SendRecord],
-    records: list[ClaimedRow],
-    build: Callable[[ClaimedRow, str], bytes],
+    records: list[ClaimedRow[Any]],
+    build: Callable[[ClaimedRow[Any], str], bytes],
     limits: SendLimits,
 ) -> None:
     try:
@@ -150,8 +156,8 @@ def _send_over_one_connection(
 
 def _send_paced(
     model: type[SendRecord],
-    records: list[ClaimedRow],
-    build: Callable[[ClaimedRow, str], bytes],
+    records: list[ClaimedRow[Any]],
+    build: Callable[[ClaimedRow[Any], str], bytes],
     limits: SendLimits,
     pacer: relay.Pacer,
 ) -> None:
@@ -181,18 +187,26 @@ def _send_paced(
 def _send_one(
     connection: SmtpConnection,
     model: type[SendRecord],
-    record: ClaimedRow,
-    build: Callable[[ClaimedRow, str], bytes],
+    record: ClaimedRow[Any],
+    build: Callable[[ClaimedRow[Any], str], bytes],
 ) -> SendResult:
     address = record.address
     # VERP: a bounce comes back to an address that names this row, never the recipient's.
-    sender = verp.verp_address("m" if model is Message else "n", record.pk)
+    sender = verp.verp_address(_verp_kind(model), record.pk)
     return connection.send(envelope_from=sender, recipient=address, message=build(record, address))
+
+
+def _verp_kind(model: type[SendRecord]) -> verp.Kind:
+    """`m` for alert mail, a model's own VERP_KIND (call-out mail: `c`), else `n`."""
+    if model is Message:
+        return "m"
+    kind: verp.Kind = getattr(model, "VERP_KIND", "n")
+    return kind
 
 
 def _record_outcomes(
     model: type[SendRecord],
-    records: list[ClaimedRow],
+    records: list[ClaimedRow[Any]],
     results: list[SendResult],
     limits: SendLimits,
 ) -> None:

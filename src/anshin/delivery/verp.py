@@ -2,7 +2,8 @@
 `bounce+<token>@<ANSHIN_BOUNCE_DOMAIN>`, so a bounce names the row it is about without us
 having to trust (or even read) the address inside it.
 
-The token is `<kind><id>-<mac>`: kind `m` (alert Message) or `n` (Notification), the row id
+The token is `<kind><id>-<mac>`: kind `m` (alert Message), `n` (Notification) or `c` (a staff
+call-out's mail, anshin.directory's CalloutSend), the row id
 in decimal, and a 64-bit HMAC of both, base32 in lower case. Only lower-case letters, digits
 and `-`, so it survives MTAs that fold the case of local parts, and at most 34 characters.
 Without the MAC anyone could send "bounces" for made-up ids and suppress other residents.
@@ -23,18 +24,19 @@ from anshin.core.crypto import salted_hmac_fast
 
 __all__ = ["Kind", "looks_like_verp", "parse_verp", "verp_address"]
 
-Kind = Literal["m", "n"]
+Kind = Literal["m", "n", "c"]
+_KINDS = ("m", "n", "c")
 
 _SALT = "anshin.delivery.verp"
 _PREFIX = "bounce+"
 _MAC_BYTES = 8
-_TOKEN_RE = re.compile(r"([mn])([1-9][0-9]{0,18})-([a-z2-7]{13})", re.ASCII)
+_TOKEN_RE = re.compile(r"([mnc])([1-9][0-9]{0,18})-([a-z2-7]{13})", re.ASCII)
 
 
 def verp_address(kind: Kind, pk: int) -> str:
     """The envelope sender for the mail stored as row `pk` of `kind`."""
-    if kind not in ("m", "n") or pk <= 0:
-        raise ValueError("VERP needs kind 'm' or 'n' and a positive id.")
+    if kind not in _KINDS or pk <= 0:
+        raise ValueError("VERP needs kind 'm', 'n' or 'c' and a positive id.")
     return f"{_PREFIX}{kind}{pk}-{_mac(kind, pk, settings.SECRET_KEY)}@{_domain()}"
 
 

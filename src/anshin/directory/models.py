@@ -108,3 +108,11 @@ class DirectoryImport(models.Model):
 
     def __str__(self) -> str:
         return f"directory import #{self.pk}"
+
+
+from anshin.directory.models_callout import (  # noqa: E402, F401
+    Callout,
+    CalloutRecipient,
+    CalloutReminder,
+    CalloutSend,
+)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from anshin.directory import views
 
 app_name = "directory"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("<str:token>", views.reply, name="reply"),
+]

@@ -63,6 +63,10 @@ class Subscriber(models.Model):
     @property
     def email(self) -> str:
         """The decrypted address. Only mail rendering and the (logged) reveal should call this."""
+        if not self.email_ciphertext:
+            raise crypto.DecryptionError(
+                "This address was erased after its retention period; only its hash is kept."
+            )
         return crypto.decrypt(bytes(self.email_ciphertext), context=EMAIL_CONTEXT)
 
 

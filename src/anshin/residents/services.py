@@ -64,6 +64,10 @@ def _pending_or_active(
         )
     elif subscriber.state == Subscriber.State.ACTIVE:
         return subscriber
+    else:
+        # The address was typed again: store it afresh. A row kept only as a hash after the
+        # retention period (its ciphertext erased) becomes a sign-up again like any other.
+        subscriber.email_ciphertext = crypto.encrypt(address, context=EMAIL_CONTEXT)
     subscriber.state = Subscriber.State.PENDING
     subscriber.notice = notice
     subscriber.consent_basis = "web registration form"

@@ -11,7 +11,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import translation
 
-from anshin.core.audit import GENESIS, OPERATOR, SYSTEM, audit_record, audit_verify
+from anshin.core.audit import (
+    GENESIS,
+    OPERATOR,
+    SYSTEM,
+    audit_checkpoint,
+    audit_record,
+    audit_verify,
+)
 from anshin.core.models import AuditChain, AuditEvent
 
 
@@ -168,3 +175,89 @@ def test_verify_command_fails_naming_the_entry() -> None:
         "The audit log is broken: entry #2 was altered after it was written. "
         "1 entry before it is intact."
     )
+
+
+# --- Retention checkpoints: the chain may start after purged entries ------------------------
+
+
+def _purged(n: int, through: int) -> AuditEvent:
+    """n entries, a checkpoint covering the first `through`, and those entries deleted."""
+    _record(n)
+    checkpoint = audit_checkpoint(actor=SYSTEM, through_seq=through, details={"run": 1})
+    AuditEvent.objects.filter(seq__lte=through).delete()
+    return checkpoint
+
+
+@pytest.mark.django_db
+def test_a_chain_that_starts_after_a_checkpoint_verifies() -> None:
+    checkpoint = _purged(5, 3)
+    assert checkpoint.details["purged_through_seq"] == 3
+    audit_record(actor=SYSTEM, action="after")
+    report = audit_verify()
+    assert (report.ok, report.start_seq, report.checked, report.head_seq) == (True, 4, 4, 7)
+
+
+@pytest.mark.django_db
+def test_entries_a_checkpoint_covers_but_not_yet_deleted_are_left_out() -> None:
+    _record(4)
+    audit_checkpoint(actor=SYSTEM, through_seq=2, details={})
+    AuditEvent.objects.filter(seq=1).delete()  # a purge interrupted half-way
+    report = audit_verify()
+    assert (report.ok, report.start_seq, report.checked) == (True, 3, 3)
+
+
+@pytest.mark.django_db
+def test_the_first_entry_after_a_checkpoint_removed_is_found() -> None:
+    _purged(5, 3)
+    _sql("DELETE FROM core_auditevent WHERE seq = 4")
+    report = audit_verify()
+    assert (report.broken_at, report.problem) == (4, "removed")
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_moved_forward_to_hide_entries_is_found() -> None:
+    checkpoint = _purged(6, 2)
+    hidden = AuditEvent.objects.get(seq=4)
+    details = {**checkpoint.details, "purged_through_seq": 4, "purged_through_hash": hidden.hash}
+    AuditEvent.objects.filter(pk=checkpoint.pk).update(details=details)
+    _sql("DELETE FROM core_auditevent WHERE seq IN (3, 4)")
+    report = audit_verify()
+    assert (report.broken_at, report.problem) == (checkpoint.seq, "altered")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("through", ["3", -1, 99, None])
+def test_a_malformed_checkpoint_is_found(through: Any) -> None:
+    checkpoint = _purged(4, 2)
+    AuditEvent.objects.filter(pk=checkpoint.pk).update(
+        details={**checkpoint.details, "purged_through_seq": through}
+    )
+    report = audit_verify()
+    assert (report.ok, report.broken_at, report.problem) == (False, checkpoint.seq, "altered")
+
+
+@pytest.mark.django_db
+def test_a_removed_checkpoint_is_found() -> None:
+    checkpoint = _purged(4, 2)
+    AuditEvent.objects.filter(pk=checkpoint.pk).update(action="innocent")
+    assert (audit_verify().broken_at, audit_verify().problem) == (1, "removed")
+    AuditEvent.objects.filter(pk=checkpoint.pk).delete()
+    assert (audit_verify().broken_at, audit_verify().problem) == (1, "removed")
+
+
+@pytest.mark.django_db
+def test_truncation_after_a_checkpoint_is_found() -> None:
+    checkpoint = _purged(4, 2)
+    _record(2)
+    _sql("DELETE FROM core_auditevent WHERE seq > %s", checkpoint.seq)
+    report = audit_verify()
+    assert (report.broken_at, report.problem) == (checkpoint.seq + 1, "truncated")
+
+
+@pytest.mark.django_db
+def test_reordering_after_a_checkpoint_is_found() -> None:
+    _purged(5, 2)
+    _sql("UPDATE core_auditevent SET seq = -4 WHERE seq = 4")
+    _sql("UPDATE core_auditevent SET seq = 4 WHERE seq = 5")
+    _sql("UPDATE core_auditevent SET seq = 5 WHERE seq = -4")
+    assert (audit_verify().broken_at, audit_verify().problem) == (4, "reordered")

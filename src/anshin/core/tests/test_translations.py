@@ -1,4 +1,5 @@
-"""The Japanese catalogue is complete, its compiled .mo matches the .po, and pages use it.
+"""The Japanese catalogues (the project's and each app's own) are complete, each compiled .mo
+matches its .po, and pages use them.
 
 When source strings change, run `make messages` (makemessages + compilemessages), translate
 every new entry in locale/ja/LC_MESSAGES/django.po and commit both django.po and django.mo.
@@ -22,6 +23,15 @@ from django.conf import settings as django_settings
 MESSAGES = Path(django_settings.LOCALE_PATHS[0]) / "ja" / "LC_MESSAGES"
 PO = MESSAGES / "django.po"
 MO = MESSAGES / "django.mo"
+#: The project's catalogue first, then every app's own (alerts, directory, governance, …).
+CATALOGUES = [
+    PO,
+    *sorted(
+        p
+        for p in Path(__file__).resolve().parents[2].glob("*/locale/ja/LC_MESSAGES/django.po")
+        if p != PO
+    ),
+]
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|\{\{\s*\w+\s*\}\}")
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
@@ -105,10 +115,15 @@ def comparable(catalogue: dict[Any, str]) -> dict[Any, str]:
     return {**catalogue, "": "".join(kept)}
 
 
+@pytest.fixture(scope="module", params=CATALOGUES, ids=lambda p: p.parents[3].name)
+def catalogue(request: pytest.FixtureRequest) -> Path:
+    return Path(request.param)
+
+
 @pytest.fixture(scope="module")
-def entries() -> list[Entry]:
-    parsed = parse_po(PO)
-    assert len(parsed) > 100, "django.po looks truncated"
+def entries(catalogue: Path) -> list[Entry]:
+    parsed = parse_po(catalogue)
+    assert len(parsed) > (100 if catalogue == PO else 20), f"{catalogue} looks truncated"
     return parsed
 
 
@@ -140,12 +155,13 @@ def test_translations_keep_placeholders_and_markup(entries: list[Entry]) -> None
             assert sorted(TAG.findall(translation)) == sorted(TAG.findall(entry.msgid)), entry
 
 
-def test_compiled_catalogue_matches_po(entries: list[Entry]) -> None:
-    stale = "django.mo is out of date: run `make messages` (or `anshin compilemessages`)"
-    assert comparable(catalogue_of_mo(MO)) == comparable(catalogue_of_po(entries)), stale
+def test_compiled_catalogue_matches_po(catalogue: Path, entries: list[Entry]) -> None:
+    stale = f"{catalogue.with_suffix('.mo')} is out of date: run `make messages`"
+    mo = catalogue_of_mo(catalogue.with_suffix(".mo"))
+    assert comparable(mo) == comparable(catalogue_of_po(entries)), stale
 
 
-def test_msgfmt_output_matches_committed_mo(tmp_path: Path) -> None:
+def test_msgfmt_output_matches_committed_mo(catalogue: Path, tmp_path: Path) -> None:
     msgfmt = shutil.which("msgfmt")
     if msgfmt is None:
         if os.environ.get("CI"):  # CI installs gettext: there a missing msgfmt is a failure
@@ -153,12 +169,13 @@ def test_msgfmt_output_matches_committed_mo(tmp_path: Path) -> None:
         pytest.skip("GNU gettext (msgfmt) is not installed")
     fresh = tmp_path / "django.mo"
     subprocess.run(
-        [msgfmt, "--check-format", "--check-header", "-o", str(fresh), str(PO)],
+        [msgfmt, "--check-format", "--check-header", "-o", str(fresh), str(catalogue)],
         check=True,
         capture_output=True,
     )
-    stale = "django.mo is out of date: run `make messages` (or `anshin compilemessages`)"
-    assert comparable(catalogue_of_mo(MO)) == comparable(catalogue_of_mo(fresh)), stale
+    stale = f"{catalogue.with_suffix('.mo')} is out of date: run `make messages`"
+    mo = catalogue_of_mo(catalogue.with_suffix(".mo"))
+    assert comparable(mo) == comparable(catalogue_of_mo(fresh)), stale
 
 
 @pytest.mark.django_db

@@ -46,6 +46,36 @@ def test_alert_mail_headers(categories: dict[str, Any], settings: Any) -> None:
     assert mail.get_content_type() == "text/plain" and mail.get_content_charset() == "utf-8"
 
 
+@pytest.mark.parametrize(
+    ("status", "msg_type", "subject"),
+    [
+        ("Actual", "Alert", "[安心市 防災] 避難指示"),
+        ("Exercise", "Alert", "[安心市 防災] 【訓練】避難指示"),
+        ("Test", "Alert", "[安心市 防災] 【テスト】避難指示"),
+        ("Actual", "Update", "[安心市 防災] 【続報】避難指示"),
+        ("Exercise", "Cancel", "[安心市 防災] 【訓練】【取消】避難指示"),
+    ],
+)
+def test_a_drill_a_test_or_a_follow_up_is_marked_in_the_subject(
+    categories: dict[str, Any], status: str, msg_type: str, subject: str
+) -> None:
+    subscriber = make_subscriber("a@example.jp", categories["bousai"])
+    alert = Alert.objects.create(
+        category=categories["bousai"],
+        subject="避難指示",
+        body="本文",
+        created_via="cli",
+        status=status,
+        msg_type=msg_type,
+    )
+    full = message_from_bytes(
+        render.render_alert(alert, subscriber, "a@example.jp"), policy=policy.default
+    )
+    prepared = render.render_prepared(render.prepare_alert(alert), subscriber, "a@example.jp")
+    assert full["Subject"] == subject
+    assert message_from_bytes(prepared, policy=policy.default)["Subject"] == subject
+
+
 def test_alert_mail_body_has_text_manage_link_and_inquiry(
     categories: dict[str, Any], settings: Any
 ) -> None:

@@ -41,3 +41,29 @@ def errors_of(report: ImportReport) -> list[tuple[int, str, str]]:
 def _english() -> Any:
     with translation.override("en"):
         yield
+
+
+def make_staff(
+    address: str,
+    *,
+    name: str = "職員",
+    phone: str = "",
+    active: bool = True,
+    extra: dict[str, str] | None = None,
+    **attributes: str,
+) -> StaffMember:
+    """A staff member as an import leaves one: contact data encrypted, attributes plain."""
+    from anshin.core import crypto
+    from anshin.directory.models import EMAIL_CONTEXT, NAME_CONTEXT, PHONE_CONTEXT
+
+    normalised = normalize_address(address)
+    return StaffMember.objects.create(
+        staff_id=attributes.pop("staff_id", None),
+        name_ciphertext=crypto.encrypt(name, context=NAME_CONTEXT),
+        email_ciphertext=crypto.encrypt(normalised, context=EMAIL_CONTEXT),
+        email_hash=staff_email_hash(normalised),
+        phone_ciphertext=crypto.encrypt(phone, context=PHONE_CONTEXT) if phone else None,
+        active=active,
+        extra=extra or {},
+        **attributes,
+    )

@@ -6,8 +6,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from anshin.alerts.models import Alert, Category
-from anshin.alerts.services import alert_publish, alert_stop
+from anshin.alerts.models import (
+    Alert,
+    CapCertainty,
+    CapMsgType,
+    CapSeverity,
+    CapStatus,
+    CapUrgency,
+    Category,
+)
+from anshin.alerts.services import CapChoices, alert_publish, alert_stop
 from anshin.core.audit import OPERATOR
 
 
@@ -22,8 +30,24 @@ class Command(BaseCommand):
         body = publish.add_mutually_exclusive_group(required=True)
         body.add_argument("--body")
         body.add_argument("--body-file", type=Path)
+        self._add_cap_arguments(publish)
         stop = sub.add_parser("stop", help="Stop an alert mid-send; prints how many were stopped.")
         stop.add_argument("alert_id", type=int)
+
+    def _add_cap_arguments(self, publish: CommandParser) -> None:
+        """Optional CAP values (the category's defaults otherwise) and the English version."""
+        publish.add_argument("--status", choices=CapStatus.values, default=CapStatus.ACTUAL)
+        publish.add_argument("--urgency", choices=CapUrgency.values)
+        publish.add_argument("--severity", choices=CapSeverity.values)
+        publish.add_argument("--certainty", choices=CapCertainty.values)
+        publish.add_argument("--msg-type", choices=CapMsgType.values, default=CapMsgType.ALERT)
+        publish.add_argument(
+            "--references", type=int, metavar="ALERT_ID", help="the alert an Update/Cancel corrects"
+        )
+        publish.add_argument("--english-subject", default="")
+        english = publish.add_mutually_exclusive_group()
+        english.add_argument("--english-body", default="")
+        english.add_argument("--english-body-file", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verb"] == "stop":
@@ -34,6 +58,9 @@ class Command(BaseCommand):
             slugs = ", ".join(Category.objects.filter(active=True).values_list("slug", flat=True))
             raise CommandError(f"No active category '{options['category']}'. Known: {slugs}")
         text = options["body"] if options["body"] is not None else self._read(options["body_file"])
+        english = options["english_body"]
+        if options["english_body_file"] is not None:
+            english = self._read(options["english_body_file"])
         try:
             alert = alert_publish(
                 actor=OPERATOR,
@@ -41,10 +68,28 @@ class Command(BaseCommand):
                 subject=options["subject"],
                 body=text,
                 via=Alert.Via.CLI,
+                cap=self._cap(options),
+                subject_en=options["english_subject"],
+                body_en=english,
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(str(alert.pk))
+
+    def _cap(self, options: dict[str, Any]) -> CapChoices:
+        references = None
+        if options["references"] is not None:
+            references = Alert.objects.filter(pk=options["references"]).first()
+            if references is None:
+                raise CommandError(f"No alert {options['references']}.")
+        return CapChoices(
+            status=options["status"],
+            urgency=options["urgency"],
+            severity=options["severity"],
+            certainty=options["certainty"],
+            msg_type=options["msg_type"],
+            references=references,
+        )
 
     def _stop(self, alert_id: int) -> None:
         alert = Alert.objects.filter(pk=alert_id).first()

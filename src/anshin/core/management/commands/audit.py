@@ -61,3 +61,11 @@ class Command(BaseCommand):
             _("The audit log is intact: %(count)s entries. Chain head: #%(seq)s %(hash)s")
             % {"count": report.checked, "seq": report.head_seq, "hash": report.head_hash}
         )
+        if report.start_seq > 1:
+            self.stdout.write(
+                _(
+                    "Entries before #%(seq)s were purged after their retention period; the "
+                    "checkpoint that replaced them holds the last one's hash."
+                )
+                % {"seq": report.start_seq}
+            )
