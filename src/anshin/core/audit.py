@@ -43,6 +43,7 @@ class Actor:
 OPERATOR = Actor(kind=AuditEvent.ActorKind.OPERATOR)
 SYSTEM = Actor(kind=AuditEvent.ActorKind.SYSTEM)
 RESIDENT = Actor(kind=AuditEvent.ActorKind.RESIDENT)
+RECIPIENT = Actor(kind=AuditEvent.ActorKind.RECIPIENT)
 
 
 def entry_hash(

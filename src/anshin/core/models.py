@@ -24,6 +24,7 @@ class AuditEvent(models.Model):
         OPERATOR = "operator", _("Operator (command line)")
         SYSTEM = "system", _("System")
         RESIDENT = "resident", _("Resident")
+        RECIPIENT = "recipient", _("Staff member, by a call-out reply link")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)  # set before hashing
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)

@@ -17,7 +17,7 @@ from django.db.models import Case, F, Max, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from anshin.core.audit import Actor, audit_record
+from anshin.core.audit import RECIPIENT, Actor, audit_record
 from anshin.directory import csvio
 from anshin.directory.callouts import selection as sel
 from anshin.directory.callouts import tokens
@@ -227,15 +227,24 @@ def callout_reply(*, recipient: CalloutRecipient, choice: str) -> CalloutRecipie
     if int(choice) >= len(callout.choices):
         raise ReplyRefused("bad_choice")
     index = int(choice)
-    CalloutRecipient.objects.filter(pk=recipient.pk).update(
-        choice=index,
-        replied_at=timezone.now(),
-        reply_changes=Case(
-            When(choice__isnull=True, then=F("reply_changes")),
-            When(choice=index, then=F("reply_changes")),
-            default=F("reply_changes") + Value(1),
-        ),
-    )
+    with transaction.atomic():
+        CalloutRecipient.objects.filter(pk=recipient.pk).update(
+            choice=index,
+            replied_at=timezone.now(),
+            reply_changes=Case(
+                When(choice__isnull=True, then=F("reply_changes")),
+                When(choice=index, then=F("reply_changes")),
+                default=F("reply_changes") + Value(1),
+            ),
+        )
+        # Which answer is not recorded here: a safety answer (負傷) is personal data, and
+        # stays in the reply row, which the retention rules govern.
+        audit_record(
+            actor=RECIPIENT,
+            action="callout.reply",
+            target=recipient,
+            details={"callout": callout.pk},
+        )
     recipient.refresh_from_db()
     return recipient
 

@@ -286,6 +286,12 @@ def test_an_answer_can_be_changed_until_the_deadline_and_not_after(
     assert refused.value.code == "closed"
     assert CalloutRecipient.objects.get(pk=recipient.pk).choice == 2
 
+    replies = AuditEvent.objects.filter(action="callout.reply")
+    assert list(replies.values_list("actor_kind", "target_id", "details")) == [
+        ("recipient", str(recipient.pk), {"callout": callout.pk}),
+        ("recipient", str(recipient.pk), {"callout": callout.pk}),
+    ]  # one per accepted answer, none for the refused one; never the answer itself
+
 
 @pytest.mark.parametrize("choice", ["3", "-1", "１", "0x1", "", " 1", "9" * 40, "0; DROP"])
 def test_a_choice_not_in_the_list_is_refused(
