@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "anshin.directory",
     "anshin.delivery",
     "anshin.console",
+    "anshin.inbound",
+    "anshin.api",
     "anshin.governance",
 ]
 
@@ -314,3 +316,9 @@ SIGNING_KEY = os.environ.get("ANSHIN_SIGNING_KEY") or persistent_secret(HOME / "
 CERTIFICATE_FONT = os.environ.get("ANSHIN_CERTIFICATE_FONT", "")
 # fontTools logs every glyph it subsets at INFO, one certificate at a time.
 LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}  # type: ignore[index]
+
+# --- Inbound mail (inbound) -----------------------------------------------------------------
+
+# --- API for integrators (api) --------------------------------------------------------------
+
+# --- Governance registers and the council report (governance) --------------------------------
