@@ -318,7 +318,40 @@ CERTIFICATE_FONT = os.environ.get("ANSHIN_CERTIFICATE_FONT", "")
 LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- Inbound mail (inbound) -----------------------------------------------------------------
+# `anshin inbound` (aiosmtpd). `anshin serve` starts it only when ANSHIN_INBOUND_PORT is set.
+INBOUND_PORT = int(os.environ.get("ANSHIN_INBOUND_PORT", "0") or "0")
+INBOUND_HOST = os.environ.get("ANSHIN_INBOUND_HOST", "127.0.0.1")
+# Local parts of the addresses the listener accepts at INBOUND_DOMAIN (plus the VERP bounce
+# addresses at BOUNCE_DOMAIN); every other recipient is refused at RCPT.
+INBOUND_REGISTER_LOCAL = os.environ.get("ANSHIN_INBOUND_REGISTER_LOCAL", "touroku")
+INBOUND_INTAKE_LOCAL = os.environ.get("ANSHIN_INBOUND_INTAKE_LOCAL", "intake")
+# Who may send notices to the intake address: full addresses or "@domain" (that domain and
+# its subdomains), comma-separated. Empty: intake refuses every sender.
+INBOUND_INTAKE_SENDERS = [
+    s.strip().lower()
+    for s in os.environ.get("ANSHIN_INBOUND_INTAKE_SENDERS", "").split(",")
+    if s.strip()
+]
+INBOUND_MAX_BYTES = int(os.environ.get("ANSHIN_INBOUND_MAX_BYTES", str(1024 * 1024)))
+# Mails accepted per hour from one envelope sender and from one client IP (registration and
+# intake; bounces are exempt: each is HMAC-checked and recorded once per mail we sent).
+INBOUND_SENDER_LIMIT = int(os.environ.get("ANSHIN_INBOUND_SENDER_LIMIT", "10"))
+INBOUND_CLIENT_LIMIT = int(os.environ.get("ANSHIN_INBOUND_CLIENT_LIMIT", "60"))
 
 # --- API for integrators (api) --------------------------------------------------------------
+# The browsable API docs page (/api/docs); the OpenAPI document (/api/openapi.json) is always
+# served. Off in production unless asked for, on with ANSHIN_DEBUG.
+API_DOCS = os.environ.get("ANSHIN_API_DOCS", "1" if DEBUG else "") == "1"
 
 # --- Governance registers and the council report (governance) --------------------------------
+# The council report's self-inspection (P8) asks whether these secrets came from the
+# environment (kept apart from the machine) or were generated under ANSHIN_HOME.
+DATA_KEY_FROM_ENV = bool(os.environ.get("ANSHIN_DATA_KEY"))
+SIGNING_KEY_FROM_ENV = bool(os.environ.get("ANSHIN_SIGNING_KEY"))
+# The self-inspection expects a backup (`anshin backup`) at least this often.
+BACKUP_MAX_AGE_DAYS = int(os.environ.get("ANSHIN_BACKUP_MAX_AGE_DAYS", "7"))
+# Open near-misses and incidents not reviewed for this many days are flagged (S12).
+INCIDENT_REVIEW_DAYS = int(os.environ.get("ANSHIN_INCIDENT_REVIEW_DAYS", "30"))
+# Names of the processors (委託先) shown on the processors page; empty: only the host.
+MAIL_PROCESSOR_NAME = os.environ.get("ANSHIN_MAIL_PROCESSOR_NAME", "")
+SMS_PROCESSOR_NAME = os.environ.get("ANSHIN_SMS_PROCESSOR_NAME", "")

@@ -8,12 +8,15 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="residents:subscribe", permanent=False)),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("console/certificates/", include("anshin.governance.urls_console")),
+    path("console/governance/", include("anshin.governance.urls_console")),
+    path("console/inbound/", include("anshin.inbound.urls_console")),
     path("console/", include("anshin.console.urls")),
     path("admin/", admin.site.urls),
     path("r/", include("anshin.directory.urls")),
     path("transparency/", include("anshin.governance.urls")),
     path("", include("anshin.alerts.urls")),  # /alerts/ archive, /feeds/ Atom, RSS, CAP
+    path("api/", include("anshin.api.urls")),
+    path("console/api-keys/", include("anshin.api.urls_console")),
     path("", include("anshin.residents.urls")),
 ]
 

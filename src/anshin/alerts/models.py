@@ -127,6 +127,7 @@ class Alert(models.Model):
     class Via(models.TextChoices):
         CONSOLE = "console", _("Console")
         CLI = "cli", _("Command line")
+        API = "api", _("API")
 
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="alerts")
     subject = models.CharField(max_length=SUBJECT_MAX)

@@ -44,6 +44,7 @@ OPERATOR = Actor(kind=AuditEvent.ActorKind.OPERATOR)
 SYSTEM = Actor(kind=AuditEvent.ActorKind.SYSTEM)
 RESIDENT = Actor(kind=AuditEvent.ActorKind.RESIDENT)
 RECIPIENT = Actor(kind=AuditEvent.ActorKind.RECIPIENT)
+INTEGRATION = Actor(kind=AuditEvent.ActorKind.INTEGRATION)
 
 
 def entry_hash(

@@ -25,6 +25,7 @@ class AuditEvent(models.Model):
         SYSTEM = "system", _("System")
         RESIDENT = "resident", _("Resident")
         RECIPIENT = "recipient", _("Staff member, by a call-out reply link")
+        INTEGRATION = "integration", _("Integration (API key)")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)  # set before hashing
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)

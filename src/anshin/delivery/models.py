@@ -112,6 +112,7 @@ class Notification(SendRecord):
         MIGRATION = "migration", _("Moved to the new system")
         RECEIPT_CHECK = "receipt_check", _("Yearly receipt check")
         SUSPENDED = "suspended", _("Mail paused")
+        MAIL_REGISTER = "mail_register", _("Registration link for an empty mail")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="+")

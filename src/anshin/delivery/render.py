@@ -24,6 +24,7 @@ from anshin.residents.models import ReceiptCheck, Subscriber
 from anshin.residents.tokens import (
     TokenOwner,
     make_confirm_token,
+    make_mail_register_token,
     make_manage_token,
     make_receipt_token,
     make_resume_token,
@@ -165,10 +166,20 @@ def render_prepared(prepared: PreparedAlert, subscriber: TokenOwner, address: st
     return prepared.head + personal.encode("ascii") + b"\r\n" + body
 
 
+def warm_up() -> None:
+    """Build one alert mail for nobody, without the database: this loads the URLconf, the
+    mail template and the email package, which the first batch of a fresh worker would
+    otherwise load on the clock (about half a second before the first alert goes out)."""
+    category = Category(slug="warm-up", name_ja="準備", name_en="Warm-up")
+    alert = Alert(pk=1, category=category, subject="準備", body="準備")
+    render_prepared(prepare_alert(alert), Subscriber(pk=1, token_key="0" * 32), "x@invalid")
+
+
 NOTIFICATION_SUBJECTS = {
     "confirm": "【{city}】メールアドレスの確認 / Please confirm your address",
     "complete": "【{city}】登録完了のお知らせ / Registration complete",
     "already": "【{city}】登録済みのご案内 / You are already registered",
+    "mail_register": "【{city}】登録用リンクのお知らせ / Your registration link",
 }
 
 
@@ -181,6 +192,14 @@ def render_notification(kind: str, subscriber: Subscriber, address: str) -> byte
         "categories": list(subscriber.categories.all()),
         "manage_url": manage_url(subscriber),
         "confirm_url": confirm_url(subscriber) if kind == "confirm" else "",
+        # Empty-mail registration: the page where categories are chosen.
+        "register_url": (
+            absolute(
+                reverse("residents:subscribe_mail", args=[make_mail_register_token(subscriber)])
+            )
+            if kind == "mail_register"
+            else ""
+        ),
         "subscribe_url": absolute(reverse("residents:subscribe")),
         "hours": settings.CONFIRMATION_MAX_AGE // 3600,
     }
@@ -188,7 +207,7 @@ def render_notification(kind: str, subscriber: Subscriber, address: str) -> byte
     msg = _base_message(
         subject=subject, to=address, display_name=f"{settings.CITY_NAME} 防犯・防災メール"
     )
-    if kind != "confirm":
+    if kind not in ("confirm", "mail_register"):  # a pending address has nothing to leave
         msg["List-Unsubscribe"] = f"<{unsubscribe_url(subscriber)}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     with translation.override("ja"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -61,3 +62,122 @@ class Certificate(models.Model):
         from anshin.governance.retention import kind_named
 
         return str(kind_named(self.kind).label)
+
+
+# --- Registers: disclosures (P3), incidents (S12), council reports ---------------------------
+
+
+class Disclosure(models.Model):
+    """One provision of personal data to a third party (外部提供, P3): requested by one member
+    of staff, approved by another, handed over as an encrypted file, each step recorded.
+
+    The address the request names is never stored: only its keyed hash (the look-up key
+    the residents' table uses) and the subscriber row it matched, by id."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Waiting for approval")
+        REJECTED = "rejected", _("Rejected")
+        APPROVED = "approved", _("Approved; file ready")
+        PROVIDED = "provided", _("Handed over")
+
+    class DataKind(models.TextChoices):
+        SUBSCRIPTION = "subscription", _("The subscription record of one e-mail address")
+
+    purpose = models.TextField(_("purpose"), max_length=2000)
+    recipient = models.CharField(_("recipient"), max_length=200)
+    legal_basis = models.CharField(_("legal basis"), max_length=200)
+    reference = models.CharField(_("document number"), max_length=100, blank=True)
+    data_kind = models.CharField(_("data"), max_length=32, choices=DataKind.choices)
+    subject_hash = models.CharField(max_length=64)
+    subscriber = models.ForeignKey(
+        "residents.Subscriber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    records = models.PositiveIntegerField(default=0)  # records in the file
+    sealed = models.BinaryField(blank=True, default=b"")  # erased once handed over
+    sealed_sha256 = models.CharField(max_length=64, blank=True)
+    provided_on = models.DateField(null=True, blank=True)
+    provided_method = models.CharField(max_length=200, blank=True)
+    provided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        permissions = [("approve_disclosure", "Can approve a disclosure to a third party")]
+        constraints = [
+            # Two people, always: the database refuses a self-approval whatever the code does.
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("requested_by")),
+                name="disclosure_not_decided_by_requester",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"disclosure #{self.pk}"
+
+
+class Incident(models.Model):
+    """A near-miss (ヒヤリハット) or an incident involving personal data (S12)."""
+
+    class Kind(models.TextChoices):
+        NEAR_MISS = "near_miss", _("Near-miss")
+        INCIDENT = "incident", _("Incident (leak, loss or damage)")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("what happened"), max_length=5000)
+    occurred_at = models.DateTimeField(_("when it happened"), null=True, blank=True)
+    found_at = models.DateTimeField(_("when it was found"))
+    affected = models.PositiveIntegerField(_("persons affected"), default=0)
+    malicious = models.BooleanField(_("for a wrongful purpose (不正の目的)"), default=False)
+    cause = models.TextField(_("cause"), max_length=5000, blank=True)
+    measures = models.TextField(_("measures"), max_length=5000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    prompt_reported_on = models.DateField(null=True, blank=True)
+    final_reported_on = models.DateField(null=True, blank=True)
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_flagged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-found_at", "-pk"]
+        indexes = [models.Index(fields=["closed_at", "review_flagged_at"])]
+
+    def __str__(self) -> str:
+        return f"incident #{self.pk}"
+
+
+class CouncilReport(models.Model):
+    """One issued council report (審議会報告): the PDF exactly as handed to the council."""
+
+    period_start = models.DateField()
+    period_end = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    chain_seq = models.PositiveBigIntegerField(default=0)
+    chain_head = models.CharField(max_length=64)
+    chain_ok = models.BooleanField()
+    pdf = models.BinaryField()
+    pdf_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"council report #{self.pk}"

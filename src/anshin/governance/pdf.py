@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,8 @@ def find_payloads(data: bytes) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def render(lines: list[tuple[str, str]], title: str, payload: bytes, when: datetime) -> bytes:
-    """The certificate page: a title, then label/value rows, then a note on verification."""
+def _document(title: str, when: datetime) -> Any:
+    """An A4 document in Japanese with the CJK font embedded (subset) as "cjk"."""
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -89,10 +90,51 @@ def render(lines: list[tuple[str, str]], title: str, payload: bytes, when: datet
     pdf.add_page()
     pdf.set_font("cjk", size=20)
     pdf.cell(0, 16, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    return pdf
+
+
+def render(lines: list[tuple[str, str]], title: str, payload: bytes, when: datetime) -> bytes:
+    """The certificate page: a title, then label/value rows, then a note on verification."""
+    pdf = _document(title, when)
     pdf.set_font("cjk", size=10.5)
     for label, value in lines:
         pdf.set_x(pdf.l_margin)
         pdf.multi_cell(50, 8, label, new_x="RIGHT", new_y="TOP")
         pdf.multi_cell(0, 8, value, new_x="LMARGIN", new_y="NEXT")
     pdf.embed_file(basename=ATTACHMENT, bytes=payload, desc="anshin signed content", compress=False)
+    return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading, then a table (header row and rows), or `empty` when there are no rows."""
+
+    heading: str
+    header: list[str]
+    rows: list[list[str]]
+    empty: str = ""
+
+
+def render_report(title: str, intro: list[str], sections: list[Section], when: datetime) -> bytes:
+    """A multi-page report (the council report): intro lines, then one table per section."""
+    from fpdf.fonts import FontFace
+
+    pdf = _document(title, when)
+    pdf.set_font("cjk", size=10)
+    for line in intro:
+        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    heads = FontFace(emphasis="", fill_color=(225, 225, 225))
+    for section in sections:
+        pdf.ln(3)
+        pdf.set_font("cjk", size=13)
+        pdf.multi_cell(0, 9, section.heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=9)
+        if not section.rows:
+            pdf.multi_cell(0, 6, section.empty, new_x="LMARGIN", new_y="NEXT")
+            continue
+        with pdf.table(headings_style=heads, line_height=5.5) as table:
+            for cells in [section.header, *section.rows]:
+                row = table.row()
+                for cell in cells:
+                    row.cell(cell)
     return bytes(pdf.output())

@@ -23,7 +23,7 @@ from anshin.residents.models import (
     RequestThrottle,
     Subscriber,
 )
-from anshin.residents.tokens import TokenError, read_confirm_token
+from anshin.residents.tokens import TokenError, read_confirm_token, read_mail_register_token
 
 Kind = Notification.Kind
 
@@ -161,3 +161,84 @@ def subscription_cancel(*, subscriber: Subscriber) -> None:
         ).update(state=Subscriber.State.UNSUBSCRIBED, unsubscribed_at=timezone.now())
         if updated:
             audit_record(actor=RESIDENT, action="subscription.cancel", target=subscriber)
+
+
+# --- Empty-mail registration (空メール登録, anshin.inbound) -------------------------------------
+
+MAIL_CONSENT_BASIS = "empty mail registration"
+
+
+def subscription_request_by_mail(*, raw_email: str) -> bool:
+    """Answer a mail to the registration address with a personal registration link (an
+    active address gets its management link instead). True if a reply was queued.
+
+    The sender may be forged, so nothing is activated here: the address becomes pending like
+    a web sign-up, and the reply is bounded by the same per-address budget, which keeps the
+    registration address from being used to mail-bomb a third party. A suppressed address
+    (hard bounce, complaint) gets no reply. The inbound listener has already dropped null
+    senders, auto-replies and list mail. Raises InvalidAddress for an unusable address.
+    """
+    from anshin.delivery.bounces import is_suppressed
+
+    address = normalize_address(raw_email)
+    address_hash = crypto.lookup_hash(address)
+    if is_suppressed(address_hash):
+        return False
+    with transaction.atomic():
+        if not _budget_allows(address_hash):
+            return False
+        subscriber = _pending_for_mail(address, address_hash)
+        kind = Kind.ALREADY if subscriber.state == Subscriber.State.ACTIVE else Kind.MAIL_REGISTER
+        notification_enqueue(subscriber=subscriber, kind=kind)
+    return True
+
+
+def _pending_for_mail(address: str, address_hash: str) -> Subscriber:
+    """The address's row, made pending unless it is active or pending already (a pending row
+    keeps the categories and link of a web sign-up in progress)."""
+    subscriber = Subscriber.objects.select_for_update().filter(email_hash=address_hash).first()
+    if subscriber is None:
+        subscriber = Subscriber(email_hash=address_hash, token_key=secrets.token_hex(16))
+    elif subscriber.state == Subscriber.State.ACTIVE or (
+        subscriber.state == Subscriber.State.PENDING and subscriber.confirm_nonce
+    ):
+        return subscriber
+    subscriber.email_ciphertext = crypto.encrypt(address, context=EMAIL_CONTEXT)
+    subscriber.state = Subscriber.State.PENDING
+    subscriber.consent_basis = MAIL_CONSENT_BASIS
+    subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
+    subscriber.save()
+    return subscriber
+
+
+def subscription_register_by_mail(
+    *, token: str, categories: Iterable[Category], notice: PrivacyNotice
+) -> Subscriber:
+    """The button on the page the empty-mail reply links to: the resident chose categories and
+    was shown `notice`. The link reached their mailbox, which proves the address, so they are
+    active at once (and get the registration-complete mail). Single use, like confirmation."""
+    pk, nonce = read_mail_register_token(token)
+    chosen = list(categories)
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(pk=pk).first()
+        if subscriber is None or not nonce:
+            raise TokenError("invalid")
+        if subscriber.confirm_nonce != nonce or subscriber.state != Subscriber.State.PENDING:
+            raise TokenError("used")
+        subscriber.state = Subscriber.State.ACTIVE
+        subscriber.notice = notice
+        subscriber.consent_basis = MAIL_CONSENT_BASIS
+        subscriber.confirm_nonce = ""
+        subscriber.token_key = secrets.token_hex(16)
+        subscriber.confirmed_at = timezone.now()
+        subscriber.unsubscribed_at = None
+        subscriber.save()
+        subscriber.categories.set(chosen)
+        notification_enqueue(subscriber=subscriber, kind=Kind.COMPLETE)
+        audit_record(
+            actor=RESIDENT,
+            action="subscription.confirm",
+            target=subscriber,
+            details={"notice_version": notice.version, "via": "mail"},
+        )
+    return subscriber

@@ -21,6 +21,7 @@ _CONFIRM_SALT = "anshin.residents.confirm"
 _MANAGE_SALT = "anshin.residents.manage"
 _RECEIPT_SALT = "anshin.residents.receipt"
 _RESUME_SALT = "anshin.residents.resume"
+_MAIL_REGISTER_SALT = "anshin.residents.mail-register"
 
 
 class TokenOwner(Protocol):
@@ -41,16 +42,24 @@ class TokenError(Exception):
         self.reason = reason
 
 
-def make_confirm_token(subscriber: Subscriber) -> str:
-    return signing.dumps(
-        [subscriber.pk, subscriber.confirm_nonce], salt=_CONFIRM_SALT, compress=True
-    )
+def make_confirm_token(subscriber: Subscriber, *, salt: str = _CONFIRM_SALT) -> str:
+    return signing.dumps([subscriber.pk, subscriber.confirm_nonce], salt=salt, compress=True)
 
 
-def read_confirm_token(token: str) -> tuple[int, str]:
+def make_mail_register_token(subscriber: Subscriber) -> str:
+    """The empty-mail reply's link: like a confirmation link, but under its own salt, so
+    neither page accepts the other's token."""
+    return make_confirm_token(subscriber, salt=_MAIL_REGISTER_SALT)
+
+
+def read_mail_register_token(token: str) -> tuple[int, str]:
+    return read_confirm_token(token, salt=_MAIL_REGISTER_SALT)
+
+
+def read_confirm_token(token: str, *, salt: str = _CONFIRM_SALT) -> tuple[int, str]:
     """Return (subscriber id, nonce) or raise TokenError("expired" | "invalid")."""
     try:
-        value = signing.loads(token, salt=_CONFIRM_SALT, max_age=settings.CONFIRMATION_MAX_AGE)
+        value = signing.loads(token, salt=salt, max_age=settings.CONFIRMATION_MAX_AGE)
     except signing.SignatureExpired as exc:
         raise TokenError("expired") from exc
     except signing.BadSignature as exc:

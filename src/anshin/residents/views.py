@@ -3,6 +3,7 @@ does it (POST): mail scanners fetch links and must not act for the resident."""
 
 from __future__ import annotations
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -18,6 +19,7 @@ from anshin.residents.tokens import (
     TokenError,
     make_resume_token,
     read_confirm_token,
+    read_mail_register_token,
     read_manage_token,
     read_receipt_token,
     read_resume_token,
@@ -156,3 +158,51 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
 def _bad_link(request: HttpRequest, reason: str) -> HttpResponse:
     status = 410 if reason in ("expired", "used") else 404
     return render(request, "residents/bad_link.html", {"reason": reason}, status=status)
+
+
+# --- Empty-mail registration (空メール登録) -------------------------------------------------
+
+
+class _MailRegisterForm(CategoriesForm):
+    """The categories, and the notice version shown (the address came by mail)."""
+
+    notice_version = forms.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def subscribe_mail(request: HttpRequest, token: str) -> HttpResponse:
+    """The page the reply to an empty mail links to: choose categories, read the notice,
+    press the button (POST) to register. The token names a pending row, never an address."""
+    try:
+        subscriber = _pending_from_token(token)
+    except TokenError as exc:
+        return _bad_link(request, exc.reason)
+    form = _MailRegisterForm(
+        request.POST or None, initial={"categories": subscriber.categories.all()}
+    )
+    notice = current_notice()
+    if request.method == "POST" and form.is_valid():
+        notice = notice_version(form.cleaned_data["notice_version"]) or notice
+        try:
+            subscriber = services.subscription_register_by_mail(
+                token=token, categories=form.cleaned_data["categories"], notice=notice
+            )
+        except TokenError as exc:  # used in another tab between the page and the button
+            return _bad_link(request, exc.reason)
+        return render(request, "residents/confirmed.html", {"subscriber": subscriber})
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "notice": notice}
+    return render(request, "residents/subscribe_mail.html", context, status=status)
+
+
+def _pending_from_token(token: str) -> Subscriber:
+    pk, nonce = read_mail_register_token(token)
+    subscriber = Subscriber.objects.filter(pk=pk).first()
+    if subscriber is None or not nonce:
+        raise TokenError("invalid")
+    if subscriber.confirm_nonce != nonce or subscriber.state != Subscriber.State.PENDING:
+        raise TokenError("used")
+    return subscriber

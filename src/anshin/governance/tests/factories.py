@@ -1,9 +1,11 @@
-"""Rows of every retained kind, dated as the test needs."""
+"""Rows of every retained kind, dated as the test needs, and staff with permissions."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import Permission, User
+from django.test import Client
 from django.utils import timezone
 
 from anshin.alerts.models import Alert, Category
@@ -49,3 +51,17 @@ def subscriber_dated(subscriber: Subscriber, **fields: datetime) -> Subscriber:
     Subscriber.objects.filter(pk=subscriber.pk).update(**fields)
     subscriber.refresh_from_db()
     return subscriber
+
+
+def staff_user(username: str, *perms: str) -> User:
+    """A staff account holding the given permissions (codenames, e.g. "approve_disclosure")."""
+    user = User.objects.create_user(username, password="clerk-passphrase-12345")
+    for codename in perms:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return User.objects.get(pk=user.pk)  # a fresh instance: no stale permission cache
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

@@ -89,17 +89,17 @@ def test_transparency_page_refuses_writes(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_certificates_page_needs_a_login(client: Client, issued: Certificate) -> None:
-    response = client.get("/console/certificates/")
+    response = client.get("/console/governance/certificates/")
     assert response.status_code == 302 and "/console/login/" in response["Location"]
-    assert client.get(f"/console/certificates/{issued.pk}/pdf/").status_code == 302
+    assert client.get(f"/console/governance/certificates/{issued.pk}/pdf/").status_code == 302
 
 
 @pytest.mark.django_db
 def test_staff_without_the_permission_see_and_download_nothing(issued: Certificate) -> None:
     client = _staff()
     before = AuditEvent.objects.count()
-    assert client.get("/console/certificates/").status_code == 403
-    response = client.get(f"/console/certificates/{issued.pk}/pdf/")
+    assert client.get("/console/governance/certificates/").status_code == 403
+    response = client.get(f"/console/governance/certificates/{issued.pk}/pdf/")
     assert response.status_code == 403 and b"%PDF" not in response.content
     assert AuditEvent.objects.count() == before
     assert Certificate.objects.get().issued_at == issued.issued_at
@@ -108,9 +108,11 @@ def test_staff_without_the_permission_see_and_download_nothing(issued: Certifica
 @pytest.mark.django_db
 def test_permitted_staff_list_and_download_a_certificate(issued: Certificate) -> None:
     client = _staff("view_certificate")
-    listing = client.get("/console/certificates/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    listing = client.get(
+        "/console/governance/certificates/", HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
     assert issued.serial in listing and "配信を解除した方のメールアドレス" in listing
-    response = client.get(f"/console/certificates/{issued.pk}/pdf/")
+    response = client.get(f"/console/governance/certificates/{issued.pk}/pdf/")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == (
         f'attachment; filename="deletion-certificate-{issued.serial}.pdf"'
@@ -122,11 +124,24 @@ def test_permitted_staff_list_and_download_a_certificate(issued: Certificate) ->
 @pytest.mark.parametrize("path", ["999999/pdf/", "0/pdf/", "abc/pdf/", "1" * 400 + "/pdf/"])
 def test_unknown_or_malformed_certificate_ids_are_not_found(issued: Certificate, path: str) -> None:
     client = _staff("view_certificate")
-    assert client.get("/console/certificates/" + path).status_code == 404
+    assert client.get("/console/governance/certificates/" + path).status_code == 404
 
 
 @pytest.mark.django_db
 def test_the_download_is_get_only(issued: Certificate) -> None:
     client = _staff("view_certificate")
-    assert client.post(f"/console/certificates/{issued.pk}/pdf/").status_code == 405
+    assert client.post(f"/console/governance/certificates/{issued.pk}/pdf/").status_code == 405
     assert Certificate.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_governance_nav_link_shows_only_to_staff_with_a_governance_permission() -> None:
+    without = _staff().get("/console/governance/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert ">ガバナンス</a>" not in without
+    User.objects.all().delete()
+    page = _staff("view_incident").get("/console/governance/", HTTP_ACCEPT_LANGUAGE="ja")
+    text = page.content.decode()
+    assert '<a href="/console/governance/">ガバナンス</a>' in text
+    assert (
+        "/console/governance/incidents/" in text and "/console/governance/disclosures/" not in text
+    )
