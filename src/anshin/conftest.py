@@ -10,7 +10,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.contrib.auth.models import User
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from anshin.alerts.models import Category
 from anshin.core import crypto
@@ -136,6 +139,8 @@ def _default_rows(request: pytest.FixtureRequest) -> None:
         apps, None
     )
     notice_migration.create(apps, None)
+    for roles_migration in ("0006_staff_roles", "0007_channel_roles", "0008_suppression_roles"):
+        importlib.import_module(f"anshin.core.migrations.{roles_migration}").create(apps, None)
 
 
 def _wants_transaction(request: pytest.FixtureRequest) -> bool:
@@ -166,6 +171,117 @@ def make_subscriber(
     )
     subscriber.categories.set(cats)
     return subscriber
+
+
+# --- Staff sign-in with the second factor (TOTP) -------------------------------------------
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """The code an authenticator app holding this device's key shows, at a time step the
+    device still accepts (each step is accepted once: replays are refused)."""
+    device.refresh_from_db()
+    while True:
+        now_t = (int(time.time()) - device.t0) // device.step + device.drift
+        if now_t > device.last_t:
+            return _hotp(device.bin_key, now_t, device.digits)
+        if now_t + device.tolerance > device.last_t:  # the next step: clock drift allowance
+            return _hotp(device.bin_key, device.last_t + 1, device.digits)
+        time.sleep(1)
+
+
+def _hotp(key: bytes, t: int, digits: int = 6) -> str:
+    from django_otp.oath import hotp
+
+    return str(hotp(key, t, digits=digits)).zfill(digits)
+
+
+def staff_device(user: User) -> TOTPDevice:
+    """The user's confirmed authenticator, created as enrolment would leave it."""
+    from anshin.core.otp import confirmed_totp
+
+    found = confirmed_totp(user)
+    return found or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def staff_login(
+    client: Client, user: User, *, password: str | None = None, roles: tuple[str, ...] = ()
+) -> TOTPDevice:
+    """Sign a staff member in as a person does: the password (the real sign-in page when
+    `password` is given, else force_login), then the current TOTP code typed into the verify
+    page. `roles` (author, approver, administrator, auditor) are granted first."""
+    from django.contrib.auth.models import Group
+
+    from anshin.core.roles import role_named
+
+    for role in roles:  # test setup, not a staff action: no audit entry to upset counts
+        user.groups.add(Group.objects.get(name=role_named(role).group))
+    device = staff_device(user)
+    if password is None:
+        client.force_login(user)
+    else:
+        client.get("/console/login/")
+        signed = client.post(
+            "/console/login/", _csrf(client, username=user.username, password=password)
+        )
+        assert signed.status_code == 302, "the password was refused"
+    assert client.get("/console/").status_code == 302  # sent to the second step
+    client.get("/console/otp/verify/")
+    verified = client.post("/console/otp/verify/", _csrf(client, code=totp_code(device)))
+    assert verified.status_code == 302, "the TOTP code was refused"
+    return device
+
+
+def _csrf(client: Client, **data: str) -> dict[str, str]:
+    """Form data with the CSRF token, for clients that enforce it."""
+    cookie = client.cookies.get("csrftoken")
+    return {**data, "csrfmiddlewaretoken": cookie.value} if cookie else data
+
+
+_BROWSER_STEPS: dict[str, int] = {}  # key -> last time step typed (a step is accepted once)
+
+
+def browser_sign_in(
+    page: Any,
+    base_url: str,
+    username: str,
+    password: str,
+    check: Callable[[Any, str], None] | None = None,
+) -> str:
+    """Sign in through the real pages in Playwright: the password, then the second step. A
+    first sign-in enrols (reads the key off the page as a person types it into an app, keeps
+    the backup codes page); later ones type the current code. Returns the key (base32)."""
+    page.goto(base_url + "/console/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(lambda url: "/console/otp/" in url)
+    key = _BROWSER_KEYS.get((base_url, username))
+    if "/enrol/" in page.url:
+        key = page.locator("#otp-secret").inner_text().replace(" ", "")
+        _BROWSER_KEYS[(base_url, username)] = key
+    assert key, "no authenticator key known for this user"
+    if check is not None:  # e.g. the accessibility check, on the second-step page
+        check(page, "second step " + page.url.split("/console/otp/")[1].split("/")[0])
+    page.locator("#id_code").fill(browser_totp_code(key))
+    page.locator("main form button[type=submit]").first.click()
+    if page.locator("#backup-codes").count():
+        page.locator("#continue").click()
+    page.wait_for_url(lambda url: "/console/otp/" not in url)
+    return key
+
+
+_BROWSER_KEYS: dict[tuple[str, str], str] = {}
+
+
+def browser_totp_code(key: str) -> str:
+    """The current code for a base32 key, waiting for the next 30 s step if this step's code
+    was already typed (the server refuses a replay)."""
+    from base64 import b32decode
+
+    while (now_t := int(time.time()) // 30) <= _BROWSER_STEPS.get(key, -1):
+        time.sleep(1)
+    _BROWSER_STEPS[key] = now_t
+    return _hotp(b32decode(key), now_t)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

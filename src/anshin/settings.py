@@ -7,6 +7,7 @@ Secrets that the demo needs (secret key, data key) are generated once under ANSH
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "anshin.core",
     "anshin.alerts",
     "anshin.residents",
@@ -58,6 +63,7 @@ INSTALLED_APPS = [
     "anshin.console",
     "anshin.inbound",
     "anshin.api",
+    "anshin.channels",
     "anshin.governance",
 ]
 
@@ -69,9 +75,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "anshin.core.otp.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out attempt into the lockout page
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username+IP before the password
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "anshin.urls"
@@ -182,7 +195,7 @@ CONFIRMATION_MAX_AGE = 72 * 3600
 CONFIRMATION_BUDGET = 3  # confirmation mails per address per 24 h
 CONFIRMATION_MIN_INTERVAL = 10 * 60  # seconds between two confirmation mails to one address
 IP_SUBSCRIBE_LIMIT = int(os.environ.get("ANSHIN_IP_SUBSCRIBE_LIMIT", "30"))  # per hour
-SEND_BATCH_SIZE = int(os.environ.get("ANSHIN_SEND_BATCH_SIZE", "500"))
+SEND_BATCH_SIZE = int(os.environ.get("ANSHIN_SEND_BATCH_SIZE", "2000"))
 # SMTP connections each worker process keeps busy at once (threads within a batch).
 SEND_CONNECTIONS = int(os.environ.get("ANSHIN_SEND_CONNECTIONS", "2"))
 SEND_LEASE_SECONDS = int(os.environ.get("ANSHIN_SEND_LEASE_SECONDS", "300"))
@@ -303,6 +316,8 @@ RETENTION_DAYS = {
         ("delivery", "400"),  # a year of alert and notification mail records, and bounces
         ("throttle", "2"),  # per-address mail budgets and per-client form counters (24 h)
         ("audit", "1827"),  # five years
+        # Forwarded police and school notices may name people; a draft serves only its review.
+        ("intake", "90"),
     )
 }
 # The purge runs once a day, at the first scheduler tick after this hour (Asia/Tokyo).
@@ -355,3 +370,43 @@ INCIDENT_REVIEW_DAYS = int(os.environ.get("ANSHIN_INCIDENT_REVIEW_DAYS", "30"))
 # Names of the processors (委託先) shown on the processors page; empty: only the host.
 MAIL_PROCESSOR_NAME = os.environ.get("ANSHIN_MAIL_PROCESSOR_NAME", "")
 SMS_PROCESSOR_NAME = os.environ.get("ANSHIN_SMS_PROCESSOR_NAME", "")
+
+# --- Staff login: two factors, lockout (core) ---
+# Every staff account signs in with a password and a TOTP code (django-otp); one-time backup
+# codes cover a lost phone. anshin.core.otp.StaffTwoFactorMiddleware enforces it on /console/
+# and /admin/. django-axes locks out a username *from one address* after too many wrong
+# passwords, so an attacker elsewhere cannot lock a clerk out of the console.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("ANSHIN_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("ANSHIN_LOGIN_COOLOFF_MINUTES", "15"))
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as everywhere else: X-Forwarded-For only from ANSHIN_TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "anshin.core.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "anshin.core.otp_views.lockout"
+# Axes logs usernames and addresses at WARNING; the log line names the path only.
+AXES_VERBOSE = False
+AXES_CLIENT_STR_CALLABLE = "anshin.core.otp.axes_client_str"
+AXES_USERNAME_CALLABLE = "anshin.core.otp.axes_username"
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "token"]
+OTP_TOTP_ISSUER = f"{CITY_NAME} anshin"
+BACKUP_CODE_COUNT = 10
+# Axes reports every successful sign-in at INFO; failures and lockouts (WARNING) are enough.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
+
+# --- Social channels (channels) ---
+# Each alert is also posted to the enabled channels of its category (X, Mastodon, Bluesky,
+# LINE, Slack, webhooks) through Apprise. A dead platform must not hold a worker: seconds to
+# connect, and again for the answer.
+CHANNEL_TIMEOUT_SECONDS = float(os.environ.get("ANSHIN_CHANNEL_TIMEOUT_SECONDS", "10"))
+# Attempts per post (5xx, 429, no answer are retried with backoff; other refusals are not),
+# never past the alert's expiry.
+CHANNEL_MAX_ATTEMPTS = int(os.environ.get("ANSHIN_CHANNEL_MAX_ATTEMPTS", "6"))
+CHANNEL_RETRY_BASE_SECONDS = float(os.environ.get("ANSHIN_CHANNEL_RETRY_BASE_SECONDS", "30"))
+CHANNEL_RETRY_MAX_SECONDS = float(os.environ.get("ANSHIN_CHANNEL_RETRY_MAX_SECONDS", "900"))
+# A post still "posting" after this long lost its worker and is tried again.
+CHANNEL_LEASE_SECONDS = float(os.environ.get("ANSHIN_CHANNEL_LEASE_SECONDS", "120"))
+# Alerts published this recently get the posts their publishing process did not live to create.
+CHANNEL_CATCH_UP_SECONDS = int(os.environ.get("ANSHIN_CHANNEL_CATCH_UP_SECONDS", "900"))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("anshin.alerts.urls")),  # /alerts/ archive, /feeds/ Atom, RSS, CAP
     path("api/", include("anshin.api.urls")),
     path("console/api-keys/", include("anshin.api.urls_console")),
+    path("console/channels/", include("anshin.channels.urls")),
     path("", include("anshin.residents.urls")),
 ]
 

@@ -124,6 +124,10 @@ def alert_publish(
             details={"category": category.slug, "via": via, **_cap_audit(cap)},
         )
         transaction.on_commit(lambda: tasks.fan_out.delay(delivery.pk))
+    # Imported only now: loading the social channels' code (Apprise) must not delay the mail.
+    from anshin.channels import services as channel_posts
+
+    channel_posts.alert_posts_create(alert=alert)  # social channels; never undoes the publish
     return alert
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from anshin.alerts.models import Alert
 from anshin.alerts.services import CapChoices, alert_publish, alert_stop
+from anshin.channels.selectors import channel_previews
 from anshin.console.forms import ComposeForm
 from anshin.core.audit import Actor
 from anshin.core.catcher import list_caught, read_caught
@@ -42,6 +43,7 @@ def _progress(alert: Alert) -> Progress | None:
 
 
 @login_required
+@permission_required("alerts.add_alert", raise_exception=True)
 def compose(request: HttpRequest) -> HttpResponse:
     form = ComposeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -79,6 +81,7 @@ def _preview(data: dict[str, Any], cap: CapChoices) -> dict[str, Any]:
         subject_en=data["subject_en"],
         body_en=data["body_en"],
         status=cap.status,
+        msg_type=cap.msg_type,
         cap_categories=category.cap_categories,
         urgency=cap.urgency or category.cap_urgency,
         severity=cap.severity or category.cap_severity,
@@ -90,6 +93,7 @@ def _preview(data: dict[str, Any], cap: CapChoices) -> dict[str, Any]:
         "text": mail_render.alert_text(alert, manage_link=sample),
         "from": f"{settings.CITY_NAME} 防犯・防災メール <{settings.MAIL_FROM}>",
         "alert": alert,
+        "channels": channel_previews(alert),  # what each social channel will post
     }
 
 
@@ -111,6 +115,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("alerts.add_alert", raise_exception=True)
 @require_POST
 def alert_retry(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(Alert, pk=pk)
@@ -121,6 +126,7 @@ def alert_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("alerts.add_alert", raise_exception=True)
 @require_POST
 def alert_stop_view(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(Alert, pk=pk)
@@ -128,14 +134,14 @@ def alert_stop_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("console:alert", pk)
 
 
-@login_required
+@permission_required("delivery.view_suppression", raise_exception=True)
 def suppressions(request: HttpRequest) -> HttpResponse:
     """Addresses that get no alert because they bounced or complained (by subscriber id: the
     list holds only keyed hashes, never an address)."""
     return render(request, "console/suppressions.html", {"rows": suppression_list(limit=500)})
 
 
-@login_required
+@permission_required("delivery.delete_suppression", raise_exception=True)
 @require_POST
 def suppression_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     suppression = get_object_or_404(Suppression, pk=pk)

@@ -33,7 +33,9 @@ class EncryptedColumn:
 
 
 def encrypted_columns() -> list[EncryptedColumn]:
-    """Every column of personal data encrypted with the data key."""
+    """Every column encrypted with the data key: personal data, and the credentials in the
+    social channels' URLs."""
+    from anshin.channels import models as channels
     from anshin.directory import models as directory
     from anshin.residents import models as residents
 
@@ -42,6 +44,7 @@ def encrypted_columns() -> list[EncryptedColumn]:
         EncryptedColumn("directory.StaffMember", "name_ciphertext", directory.NAME_CONTEXT),
         EncryptedColumn("directory.StaffMember", "email_ciphertext", directory.EMAIL_CONTEXT),
         EncryptedColumn("directory.StaffMember", "phone_ciphertext", directory.PHONE_CONTEXT),
+        EncryptedColumn("channels.Channel", "url_ciphertext", channels.URL_CONTEXT),
     ]
 
 

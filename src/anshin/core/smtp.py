@@ -320,6 +320,73 @@ class _SMTP(smtplib.SMTP):
         self.putcmd("rcpt", f"TO:<{recip}>")
         return self.getreply()
 
+    # RFC 2920 pipelining: MAIL, RCPT and DATA go out in one write and their replies are read
+    # together, so a message costs two round trips instead of four. On loopback or a LAN the
+    # round trips are most of what a message costs (each is a system call and a wake-up on both
+    # sides), so this is worth about a third of the sender's CPU against Postfix.
+
+    def can_pipeline(self, sender: str, recipient: str) -> bool:
+        """Only plain ASCII addresses: anything unusual keeps smtplib's own path."""
+        return (
+            self.does_esmtp
+            and self.has_extn("pipelining")
+            and _plain_address(sender)
+            and _plain_address(recipient)
+        )
+
+    def sendmail_pipelined(
+        self, sender: str, recipient: str, message: bytes, options: Sequence[str]
+    ) -> None:
+        """What ``sendmail`` does for one recipient, pipelined. Raises the same exceptions;
+        ``data_started`` becomes true only once the body is being sent, since before that
+        the relay cannot have accepted the message."""
+        sized = [f"size={len(message)}"] if self.has_extn("size") else []
+        extra = "".join(" " + option for option in [*sized, *options])
+        self.send(f"MAIL FROM:<{sender}>{extra}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        replies = self._group_replies()
+        code, text = replies[0]
+        if code != 250:
+            self._abandon(replies)
+            raise smtplib.SMTPSenderRefused(code, text, sender)
+        code, text = replies[1]
+        if code not in (250, 251):
+            self._abandon(replies)
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
+        code, text = replies[2]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, text)
+        self._send_body(message)
+
+    def _group_replies(self) -> list[tuple[int, bytes]]:
+        """The replies to MAIL, RCPT and DATA; fewer if the relay says 421 (closing)."""
+        replies = []
+        for _ in range(3):
+            replies.append(self.getreply())
+            if replies[-1][0] == 421:
+                self.close()
+                break
+        return replies
+
+    def _abandon(self, replies: list[tuple[int, bytes]]) -> None:
+        """A refused envelope whose DATA was nonetheless answered 354 would take the next
+        command as message text: hang up instead. (421 has closed the connection already.)"""
+        if len(replies) == 3 and replies[2][0] == 354:
+            self.close()
+
+    def _send_body(self, message: bytes) -> None:
+        """The second half of ``smtplib.SMTP.data``: dot-stuffed body, then the final reply."""
+        self.data_started = True
+        body = re.sub(rb"(?m)^\.", b"..", message)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        code, text = self.getreply()
+        if code != 250:
+            if code == 421:
+                self.close()
+            raise smtplib.SMTPDataError(code, text)
+        self.data_reply = (code, text)
+
 
 _PLAIN = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+")
 
@@ -434,9 +501,11 @@ class SmtpConnection:
                 "the relay does not support SMTPUTF8, needed for a non-ASCII address",
             )
         smtp.data_started, smtp.data_reply = False, None
-        smtp.sendmail(
-            envelope_from, [recipient], message, mail_options=_mail_options(smtp, message, utf8)
-        )
+        options = _mail_options(smtp, message, utf8)
+        if not utf8 and smtp.can_pipeline(envelope_from, recipient):
+            smtp.sendmail_pipelined(envelope_from, recipient, message, options)
+        else:
+            smtp.sendmail(envelope_from, [recipient], message, mail_options=options)
         code, text = smtp.data_reply or (250, b"")
         return SendResult("accepted", code, _clean_reply(text))
 

@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from anshin.core import crypto
@@ -30,19 +30,24 @@ OUTCOME_CHUNK = 20
 def claim_due(rows: models.QuerySet[Any]) -> str:
     """Atomically move due queued rows to sending under a fresh claim id and a lease.
 
-    A conditional UPDATE (not SELECT … FOR UPDATE) so that it is also safe on SQLite, which
-    ignores skip_locked: two workers claiming the same range each get disjoint rows.
+    On PostgreSQL the rows are picked with SELECT … FOR UPDATE SKIP LOCKED, so a second
+    worker on the same range takes what the first does not hold instead of waiting for it.
+    SQLite ignores that clause; there the one writer and the conditional `state = queued` in
+    the same statement make two claims of one range disjoint all the same.
     """
     now = timezone.now()
     claim = uuid.uuid4().hex
-    rows.filter(
+    due = rows.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=SendState.QUEUED
-    ).update(
-        state=SendState.SENDING,
-        claim=claim,
-        leased_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
-        attempts=models.F("attempts") + 1,
     )
+    free = due.order_by("pk").select_for_update(skip_locked=True).values("pk")
+    with transaction.atomic():
+        rows.model._default_manager.filter(pk__in=free, state=SendState.QUEUED).update(
+            state=SendState.SENDING,
+            claim=claim,
+            leased_until=now + timedelta(seconds=settings.SEND_LEASE_SECONDS),
+            attempts=models.F("attempts") + 1,
+        )
     return claim
 
 
@@ -166,7 +171,9 @@ def _send_paced(
     last: SendResult | None = None
     with SmtpConnection(config) as connection:
         for start in range(0, len(records), OUTCOME_CHUNK):
-            chunk = records[start : start + OUTCOME_CHUNK]
+            chunk = _still_held(model, records[start : start + OUTCOME_CHUNK])
+            if not chunk:
+                continue
             results = []
             for record in chunk:
                 # One dropped connection is retried on a fresh one with the next message; when
@@ -182,6 +189,22 @@ def _send_paced(
             _record_outcomes(model, chunk, results, limits)
             if pacer.renew is not None:
                 pacer.renew()
+
+
+def _still_held(model: type[SendRecord], chunk: list[ClaimedRow[Any]]) -> list[ClaimedRow[Any]]:
+    """Renew the lease of the chunk about to be sent, and leave out any row this claim lost.
+
+    A batch on a slow or rate-limited relay can outlast the lease it was claimed with; the
+    reconciler then hands its unsent rows to another worker. Renewing per chunk keeps the rows
+    while they are being worked on, and a row already taken back is not sent a second time.
+    """
+    ids = [record.pk for record in chunk]
+    held = model._default_manager.filter(pk__in=ids, claim=chunk[0].claim, state=SendState.SENDING)
+    lease = timezone.now() + timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    if held.update(leased_until=lease) == len(ids):
+        return chunk
+    kept = set(held.values_list("pk", flat=True))
+    return [record for record in chunk if record.pk in kept]
 
 
 def _send_one(
@@ -210,37 +233,59 @@ def _record_outcomes(
     results: list[SendResult],
     limits: SendLimits,
 ) -> None:
-    """Write a chunk's outcomes in one UPDATE, only to rows this claim still holds."""
+    """Write a chunk's outcomes in one UPDATE, only to rows this claim still holds.
+
+    Plain SQL, not a queryset update: the ORM took longer to build this statement (a CASE
+    per column that differs, e.g. the relay's queue id in each reply) than the relay took
+    to accept the twenty messages."""
     now = timezone.now()
     per_row = {
         r.pk: _outcome_fields(r.attempts, res, now, limits)
         for r, res in zip(records, results, strict=True)
     }
-    names = {name for fields in per_row.values() for name in fields}
-    values = {name: _column(name, per_row) for name in names}
-    model._default_manager.filter(
-        pk__in=list(per_row), claim=records[0].claim, state=SendState.SENDING
-    ).update(**values)
+    pk = _quoted(model._meta.pk)
+    assignments, params = [], []
+    for name in sorted({name for fields in per_row.values() for name in fields}):
+        sql, values = _assignment(name, per_row, pk)
+        assignments.append(sql)
+        params += values
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            _update_sql(model, ", ".join(assignments), len(per_row)),
+            [*params, *per_row, records[0].claim, SendState.SENDING.value],
+        )
 
 
-def _column(name: str, per_row: dict[int, dict[str, Any]]) -> Any:
-    """One value for all rows when they agree, else a CASE over the primary keys. A row
-    without the field keeps its current value."""
-    distinct = {repr(fields.get(name, _KEEP)) for fields in per_row.values()}
-    first = next(iter(per_row.values())).get(name, _KEEP)
-    if len(distinct) == 1 and first is not _KEEP:
-        return first
-    field = _FIELD_TYPES[name]
-    whens = [
-        When(pk=pk, then=Value(fields[name], output_field=field))
-        for pk, fields in per_row.items()
-        if name in fields
-    ]
-    return Case(*whens, default=F(name), output_field=field)
+def _update_sql(model: type[SendRecord], assignments: str, rows: int) -> str:
+    table = db_connection.ops.quote_name(model._meta.db_table)
+    pk, claim, state = (_quoted(f) for f in (model._meta.pk, _FIELDS["claim"], _FIELDS["state"]))
+    where = f"{pk} IN ({', '.join(['%s'] * rows)}) AND {claim} = %s AND {state} = %s"
+    return f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608 - model's names
+
+
+def _assignment(name: str, per_row: dict[int, dict[str, Any]], pk: str) -> tuple[str, list[Any]]:
+    """`column = %s` when every row gets the same value, else a CASE over the primary keys;
+    a row without the field keeps its current value."""
+    field = _FIELDS[name]
+    column = _quoted(field)
+    values = [fields.get(name, _KEEP) for fields in per_row.values()]
+    if _KEEP not in values and len(set(values)) == 1:
+        return f"{column} = %s", [field.get_db_prep_save(values[0], db_connection)]
+    whens = [(key, fields[name]) for key, fields in per_row.items() if name in fields]
+    params: list[Any] = []
+    for key, value in whens:
+        params += [key, field.get_db_prep_save(value, db_connection)]
+    cases = " ".join(["WHEN %s THEN %s"] * len(whens))
+    return f"{column} = CASE {pk} {cases} ELSE {column} END", params
+
+
+def _quoted(field: Any) -> str:
+    """The quoted column of a concrete field (which always has one)."""
+    return db_connection.ops.quote_name(str(field.column))
 
 
 _KEEP = object()
-_FIELD_TYPES = {f.name: f for f in SendRecord._meta.fields}
+_FIELDS = {f.name: f for f in SendRecord._meta.fields}
 
 
 def _outcome_fields(

@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils import timezone
 
 from anshin.alerts.models import Alert, Category
@@ -37,7 +37,9 @@ from anshin.delivery.sending import (
 )
 from anshin.residents.models import ReceiptCheck, ResidentImport, Subscriber
 
-FAN_OUT_CHUNK = 1000
+FAN_OUT_CHUNK = 1000  # ids per chunk where ids do pass through Python (bulk notices)
+FAN_OUT_FIRST_SPAN = 100  # subscriber ids in the first INSERT … SELECT: a small first batch
+FAN_OUT_SPAN = 10_000  # at most this many in each later one (the spans grow fourfold)
 REQUEUE_LIMIT = 50_000
 
 
@@ -220,28 +222,69 @@ def _recipients(delivery: Delivery) -> models.QuerySet[Subscriber]:
 
 
 def _snapshot_chunks(delivery: Delivery) -> Iterator[tuple[int, int]]:
-    """Insert Message rows chunk by chunk; yield the (first, last) message ids of each chunk."""
-    after = 0
-    while True:
-        ids = list(
-            _recipients(delivery).filter(pk__gt=after).values_list("pk", flat=True)[:FAN_OUT_CHUNK]
-        )
-        if not ids:
-            return
+    """Copy the recipients into Message rows one span of subscriber ids at a time, and yield
+    the (first, last) message ids of each span's batches as soon as it commits.
+
+    One INSERT … SELECT per span: no id passes through Python, and each write transaction
+    stays short (tens of milliseconds) so sign-ups never wait long for SQLite's one writer.
+    The first span is small so that the first batch is claimed and sent at once; later spans
+    grow up to FAN_OUT_SPAN.
+    A re-run after a crash inserts only what is missing (the unique constraint) and queues
+    the span's batches again, which is harmless: a batch sends only rows still queued.
+    """
+    # Two look-ups, not one MIN/MAX query: SQLite reads MIN and MAX together by scanning the
+    # whole table (a second at a million), each alone from the index.
+    ids = Subscriber.objects.order_by("pk").values_list("pk", flat=True)
+    first, last = ids.first(), ids.last()
+    if first is None or last is None:
+        return
+    after, width = first - 1, FAN_OUT_FIRST_SPAN
+    while after < last:
+        upto = after + width
         with transaction.atomic():
-            Message.objects.bulk_create(
-                [
-                    Message(delivery=delivery, subscriber_id=pk, enqueued_at=timezone.now())
-                    for pk in ids
-                ],
-                ignore_conflicts=True,
-            )
-        after = ids[-1]
-        span = Message.objects.filter(delivery=delivery, subscriber_id__in=ids).aggregate(
-            lo=models.Min("pk"), hi=models.Max("pk")
+            _insert_messages(delivery, after, upto)
+        yield from _batches(delivery, after, upto)
+        after, width = upto, min(width * 4, FAN_OUT_SPAN)
+
+
+def _insert_messages(delivery: Delivery, after: int, upto: int) -> None:
+    """INSERT … SELECT the recipients with after < id <= upto, in id order. The SELECT is the
+    ORM's own (`_recipients`), so who gets an alert is defined in one place."""
+    now = timezone.now()
+    columns = ("delivery", "subscriber", "state", "attempts", "claim", "smtp_reply")
+    select = (
+        _recipients(delivery)
+        .filter(pk__gt=after, pk__lte=upto)
+        .values_list(
+            Value(delivery.pk),
+            "pk",
+            Value(SendState.QUEUED.value),
+            Value(0),
+            Value(""),
+            Value(""),
+            Value(now, output_field=models.DateTimeField()),
         )
-        for lo in range(span["lo"], span["hi"] + 1, settings.SEND_BATCH_SIZE):
-            yield lo, min(lo + settings.SEND_BATCH_SIZE - 1, span["hi"])
+    )
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    fields = {f.name: f for f in Message._meta.concrete_fields}
+    names = ", ".join(quote(str(fields[name].column)) for name in (*columns, "enqueued_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Message._meta.db_table)} ({names}) {sql} ON CONFLICT DO NOTHING",
+            params,
+        )
+
+
+def _batches(delivery: Delivery, after: int, upto: int) -> Iterator[tuple[int, int]]:
+    """The message-id ranges, SEND_BATCH_SIZE wide, of one span's rows."""
+    span = Message.objects.filter(
+        delivery=delivery, subscriber_id__gt=after, subscriber_id__lte=upto
+    ).aggregate(lo=models.Min("pk"), hi=models.Max("pk"))
+    if span["lo"] is None:
+        return
+    for lo in range(span["lo"], span["hi"] + 1, settings.SEND_BATCH_SIZE):
+        yield lo, min(lo + settings.SEND_BATCH_SIZE - 1, span["hi"])
 
 
 def send_batch(*, delivery_id: int, first_id: int, last_id: int) -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
-from anshin.delivery import services
+from celery import shared_task
+from celery.signals import worker_process_init
+
+from anshin.delivery import render, services
+
+
+@worker_process_init.connect
+def _warm_up(**_kwargs: Any) -> None:
+    """As each pool process starts, not in the parent: the parent never sends, and what it
+    loaded would count again in every child's memory."""
+    render.warm_up()
 
 
 @shared_task(name="anshin.delivery.fan_out")

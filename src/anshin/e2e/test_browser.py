@@ -31,6 +31,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from anshin.conftest import browser_sign_in
 from anshin.e2e.stack import Stack, running_stack
 
 pytestmark = pytest.mark.browser
@@ -88,6 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             f"User.objects.create_user({STAFF_USER!r}, password={STAFF_PASSWORD!r}, "
             "is_staff=True)",
         )
+        running.anshin("roles", "grant", STAFF_USER, "author")
         yield running
 
 
@@ -276,9 +278,7 @@ def test_resident_registers_staff_sends_resident_leaves(stack: Stack, new_page: 
     staff.goto(stack.base_url + "/console/")
     expect(staff).to_have_url(re.compile(r"/console/login/"))
     assert_accessible(staff, "console login")
-    staff.locator("#id_username").fill(STAFF_USER)
-    staff.locator("#id_password").fill(STAFF_PASSWORD)
-    submit(staff)
+    browser_sign_in(staff, stack.base_url, STAFF_USER, STAFF_PASSWORD, check=assert_accessible)
     expect(staff).to_have_url(stack.base_url + "/console/")
 
     subject, body = (

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from anshin.conftest import browser_sign_in
 from anshin.e2e.stack import Stack, running_stack
 from anshin.e2e.test_browser import (
     ACTION_MS,
@@ -69,10 +70,7 @@ def test_compose_send_reply_and_watch_the_board_change(stack: Stack) -> None:
             )
             context.set_default_timeout(ACTION_MS)
             page = context.new_page()
-            page.goto(url + "/console/login/")
-            page.locator("#id_username").fill(CLERK)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("main form button[type=submit]").first.click()
+            browser_sign_in(page, url, CLERK, PASSWORD)
             expect(page).to_have_url(url + "/console/")
 
             page.locator("header nav a[href='/console/callouts/']").click()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FilePayload, expect, sync_playwright
 
+from anshin.conftest import browser_sign_in
 from anshin.e2e.stack import running_stack
 from anshin.e2e.test_browser import ACTION_MS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, assert_accessible
 
@@ -59,10 +60,7 @@ def test_clerk_uploads_previews_and_applies_a_staff_csv(stack_url: str) -> None:
             context.set_default_timeout(ACTION_MS)
             page = context.new_page()
 
-            page.goto(stack_url + "/console/login/")
-            page.locator("#id_username").fill(CLERK)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("main form button[type=submit]").first.click()
+            browser_sign_in(page, stack_url, CLERK, PASSWORD)
             expect(page).to_have_url(stack_url + "/console/")
 
             # The menu leads to the directory; it is empty, and offers the import.

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import FilePayload, Page, expect, sync_playwright
 
+from anshin.conftest import browser_sign_in
 from anshin.e2e.stack import Stack, running_stack
 from anshin.e2e.test_browser import (
     ACTION_MS,
@@ -54,10 +55,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/console/login/")
-    page.locator("#id_username").fill(CLERK)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
+    browser_sign_in(page, base, CLERK, PASSWORD)
     expect(page).to_have_url(base + "/console/")
 
 

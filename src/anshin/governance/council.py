@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from anshin.core.audit import Actor, ChainReport, audit_record, audit_verify
 from anshin.core.models import AuditEvent
+from anshin.core.otp import two_factor_status
 from anshin.core.smtp import SmtpUrlError, parse_smtp_url
 from anshin.delivery.models import Delivery
 from anshin.directory.models import StaffMember
@@ -175,12 +176,22 @@ def self_inspection(chain: ChainReport) -> list[Check]:
         _signing_key(),
         _smtp_tls(),
         _backup(),
-        Check(
-            _("Two-factor login for staff"),
-            NOT_YET,
-            _("Not built yet: staff sign in with a password only."),
-        ),
+        _two_factor(),
     ]
+
+
+def _two_factor() -> Check:
+    """Read from configuration: the enforcing middleware installed, and every active staff
+    account holding a confirmed authenticator (anshin.core.otp)."""
+    label = _("Two-factor login for staff")
+    status = two_factor_status()
+    if not status.enforced:
+        return Check(label, NG, _("Not enforced: the two-factor middleware is not installed."))
+    if status.without_device:
+        detail = _("%(n)s of %(total)s active staff accounts have not set up an authenticator.")
+        return Check(label, NG, detail % {"n": status.without_device, "total": status.active_users})
+    detail = _("Required on the console and admin; all %(total)s active staff accounts enrolled.")
+    return Check(label, OK, detail % {"total": status.active_users})
 
 
 def _data_key() -> Check:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from anshin.core.models import AuditEvent
 from anshin.delivery.models import Bounce, Message, Notification, SendState
 from anshin.governance.models import Certificate
+from anshin.inbound.models import IntakeDraft
 from anshin.residents.models import MailBudget, RequestThrottle, Subscriber
 
 IN_FLIGHT = [SendState.QUEUED, SendState.SENDING]
@@ -194,6 +195,12 @@ KINDS: tuple[Kind, ...] = (
             Part("mail_budgets", _older(MailBudget, "last_sent_at"), _delete),
             Part("request_throttles", _older(RequestThrottle, "window_start"), _delete),
         ),
+    ),
+    Kind(
+        "intake",
+        _("Forwarded notices received for review (intake drafts)"),
+        reduces=False,
+        parts=(Part("drafts", _older(IntakeDraft, "received_at"), _delete),),
     ),
 )
 AUDIT = Kind("audit", _("Audit log entries"), reduces=False, parts=())

@@ -10,6 +10,7 @@ from django.test import Client
 
 from anshin.api.keys import api_key_authenticate
 from anshin.api.models import ApiKey
+from anshin.conftest import staff_login
 from anshin.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ NEW: dict[str, Any] = {"name": NAME, "categories": ["bouhan"], "can_read": "on",
 
 def _client(user: User) -> Client:
     client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

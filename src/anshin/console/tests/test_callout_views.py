@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
+from anshin.conftest import staff_login
 from anshin.core.audit import OPERATOR
 from anshin.core.models import AuditEvent
 from anshin.directory.callouts.services import CalloutDraft, callout_reply, callout_send
@@ -39,7 +40,7 @@ def staff() -> None:
 
 def _client(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

@@ -14,7 +14,7 @@ from django.test import Client
 from lxml import etree
 
 from anshin.alerts.models import Alert, Category
-from anshin.conftest import Sink, make_subscriber
+from anshin.conftest import Sink, make_subscriber, staff_login
 from anshin.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def clerk(django_user_model: Any, cap_categories: dict[str, Category]) -> Client
         "clerk", password="correct horse battery", is_staff=True
     )
     client = Client()
-    client.force_login(user)
+    staff_login(client, user, roles=("author",))
     return client
 
 

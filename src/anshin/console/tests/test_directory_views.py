@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
+from anshin.conftest import staff_login
 from anshin.console.directory_views import mask_email, mask_phone
 from anshin.core.audit import OPERATOR
 from anshin.core.models import AuditEvent
@@ -49,7 +50,7 @@ def _uploads_home(settings: Any, tmp_path: Path) -> Path:
 
 def _client(user: User) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from anshin.conftest import Sink, make_subscriber
+from anshin.conftest import Sink, make_subscriber, staff_login
 from anshin.core.models import AuditEvent
 from anshin.delivery.models import Notification
 from anshin.residents.models import ResidentImport, Subscriber
@@ -32,7 +32,7 @@ def _home(settings: Any, tmp_path: Path) -> None:
 
 def _client(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

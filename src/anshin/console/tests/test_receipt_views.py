@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from anshin.conftest import Sink, make_subscriber
+from anshin.conftest import Sink, make_subscriber, staff_login
 from anshin.core.models import AuditEvent
 from anshin.residents.models import ReceiptCheck
 from anshin.residents.receipts import receipt_checks_run
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _client(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from anshin.alerts.models import Alert
-from anshin.conftest import Sink, make_subscriber
+from anshin.conftest import Sink, make_subscriber, staff_login
 from anshin.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ def clerk(django_user_model: Any) -> Client:
         "clerk", password="correct horse battery", is_staff=True
     )
     client = Client()
-    client.force_login(user)
+    staff_login(client, user, roles=("author",))
     return client
 
 
@@ -123,7 +123,7 @@ def test_compose_requires_csrf(django_user_model: Any, categories: dict[str, Any
         "clerk", password="correct horse battery", is_staff=True
     )
     client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
+    staff_login(client, user, roles=("author",))
     data = {"category": "bousai", "subject": "s", "body": "b", "send": "1"}
     assert client.post("/console/compose/", data).status_code == 403
     assert Alert.objects.count() == 0
@@ -138,7 +138,7 @@ def test_mailbox_only_in_demo(clerk: Client, settings: Any) -> None:
 
 
 def test_suppression_list_shows_reason_and_subscriber_never_the_address(
-    clerk: Client, categories: dict[str, Any]
+    django_user_model: Any, categories: dict[str, Any]
 ) -> None:
     from anshin.core.audit import OPERATOR
     from anshin.delivery.bounces import suppression_add_manual
@@ -146,9 +146,24 @@ def test_suppression_list_shows_reason_and_subscriber_never_the_address(
 
     subscriber = make_subscriber("bounced.person@example.jp", categories["bousai"])
     suppression_add_manual(address="bounced.person@example.jp", actor=OPERATOR, reason_text="")
-    page = clerk.get("/console/suppressions/").content.decode()
+    admin = Client()
+    staff_login(admin, django_user_model.objects.create_user("admin1"), roles=("administrator",))
+    page = admin.get("/console/suppressions/").content.decode()
     assert f"#{subscriber.pk}" in page and "bounced.person" not in page
     suppression = Suppression.objects.get()
-    assert clerk.post(f"/console/suppressions/{suppression.pk}/remove/").status_code == 302
+    assert admin.post(f"/console/suppressions/{suppression.pk}/remove/").status_code == 302
     assert Suppression.objects.count() == 0
     assert AuditEvent.objects.filter(action="suppression.remove").exists()
+
+
+def test_an_author_can_neither_see_nor_empty_the_suppression_list(clerk: Client) -> None:
+    from anshin.core.audit import OPERATOR
+    from anshin.delivery.bounces import suppression_add_manual
+    from anshin.delivery.models import Suppression
+
+    suppression_add_manual(address="kept@example.jp", actor=OPERATOR, reason_text="")
+    suppression = Suppression.objects.get()
+    assert clerk.get("/console/suppressions/").status_code == 403
+    assert clerk.post(f"/console/suppressions/{suppression.pk}/remove/").status_code == 403
+    assert Suppression.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="suppression.remove").exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from anshin.conftest import free_port
+from anshin.conftest import browser_totp_code, free_port
 from anshin.e2e.http import Browser
 
 pytestmark = pytest.mark.embedded_only
@@ -78,9 +78,13 @@ def test_demo_runs_everything_and_ctrl_c_stops_every_child(tmp_path: Path) -> No
 
         staff = Browser(f"http://127.0.0.1:{web}")
         staff.get("/console/login/")
-        signed_in = staff.post(
+        second_step = staff.post(
             "/console/login/", {"username": "demo", "password": password.group(1)}
         )
+        assert "/console/otp/verify/" in second_step.url  # the demo account is enrolled
+        key = re.search(r"key / キー: (\S+)", banner)
+        assert key, banner
+        signed_in = staff.post("/console/otp/verify/", {"code": browser_totp_code(key.group(1))})
         assert signed_in.url.endswith("/console/")
         deadline = time.monotonic() + 30
         while "demo.resident@example.jp" not in staff.get("/console/mailbox/").text:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from anshin.alerts.services import alert_publish
-from anshin.conftest import Sink, make_subscriber
+from anshin.conftest import Sink, _Handler, make_subscriber
 from anshin.core.audit import OPERATOR
 from anshin.delivery import services
 from anshin.delivery.models import Delivery, Message, SendState
@@ -20,8 +20,24 @@ from anshin.delivery.models import Delivery, Message, SendState
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(params=[False, True], ids=["plain", "pipelining"])
+def relay_pipelining(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Fault the relay as it is (aiosmtpd offers no PIPELINING) and once offering it, as
+    Postfix does: the sender then speaks the other of its two dialogues."""
+    if request.param:
+
+        async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+            self: Any, server: Any, session: Any, envelope: Any, hostname: str, responses: Any
+        ) -> list[str]:
+            session.host_name = hostname
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+        monkeypatch.setattr(_Handler, "handle_EHLO", handle_EHLO, raising=False)
+    return bool(request.param)
+
+
 def test_the_same_batch_delivered_twice_at_once_sends_each_mail_once(
-    smtp_sink: Sink, categories: dict[str, Any]
+    smtp_sink: Sink, categories: dict[str, Any], relay_pipelining: bool
 ) -> None:
     from unittest import mock
 
@@ -57,7 +73,11 @@ def test_the_same_batch_delivered_twice_at_once_sends_each_mail_once(
 
 
 def test_fault_injecting_relay_each_recipient_ends_in_the_right_state(
-    smtp_sink: Sink, categories: dict[str, Any], monkeypatch: pytest.MonkeyPatch, settings: Any
+    smtp_sink: Sink,
+    categories: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    relay_pipelining: bool,
 ) -> None:
     settings.RETRY_BASE_SECONDS = 10
     answers = {

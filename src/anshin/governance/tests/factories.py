@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from anshin.alerts.models import Alert, Category
+from anshin.conftest import staff_login
 from anshin.delivery.models import Bounce, Delivery, Message, Notification, SendState
 from anshin.residents.models import Subscriber
 
@@ -63,5 +64,5 @@ def staff_user(username: str, *perms: str) -> User:
 
 def client_for(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    staff_login(client, user)
     return client

@@ -147,6 +147,23 @@ def test_throttle_records_older_than_two_days_are_deleted() -> None:
 
 
 @pytest.mark.django_db
+def test_intake_drafts_older_than_ninety_days_are_deleted() -> None:
+    from anshin.inbound.models import IntakeDraft
+
+    old, new = (
+        IntakeDraft.objects.create(
+            subject=s, body="山田太郎さんを探しています", forwarded_by="p@x.jp"
+        )
+        for s in ("old", "new")
+    )
+    IntakeDraft.objects.filter(pk=old.pk).update(received_at=days_ago(91))
+    IntakeDraft.objects.filter(pk=new.pk).update(received_at=days_ago(89))
+    assert retention_purge(actor=OPERATOR)["intake"] == 1
+    assert list(IntakeDraft.objects.values_list("subject", flat=True)) == ["new"]
+    assert Certificate.objects.get(kind="intake").breakdown == {"drafts": 1}
+
+
+@pytest.mark.django_db
 def test_old_audit_entries_are_purged_behind_a_checkpoint_and_the_chain_verifies() -> None:
     old = [audit_record(actor=SYSTEM, action="test.old") for _ in range(3)]
     AuditEvent.objects.filter(pk__in=[e.pk for e in old]).update(at=days_ago(1900))

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from anshin.conftest import make_subscriber
+from anshin.conftest import make_subscriber, staff_login
 from anshin.core.audit import OPERATOR
 from anshin.core.models import AuditEvent
 from anshin.governance import signing
@@ -31,7 +31,7 @@ def _staff(*perms: str) -> Client:
     for codename in perms:
         user.user_permissions.add(Permission.objects.get(codename=codename))
     client = Client()
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 

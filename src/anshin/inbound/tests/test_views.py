@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from anshin.alerts.models import Alert
+from anshin.conftest import staff_login
 from anshin.core.models import AuditEvent
 from anshin.inbound.models import IntakeDraft
 
@@ -24,7 +25,7 @@ def _client(django_user_model: Any, name: str, *codenames: str) -> Client:
     for codename in codenames:
         user.user_permissions.add(Permission.objects.get(codename=codename))
     client = Client(HTTP_ACCEPT_LANGUAGE="ja")
-    client.force_login(user)
+    staff_login(client, user)
     return client
 
 
