@@ -110,6 +110,19 @@ def sms_gateway(settings: Any) -> Iterator[FakeSmsGateway]:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language. Django's LocaleMiddleware activates the
+    language of each request in the thread and leaves it there, so without this a test that
+    fetched an English page would change the language of whatever test runs next."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery() -> Iterator[None]:
     from anshin.core.celery_app import app
 
