@@ -3,10 +3,13 @@ message; beside it, the floor: the same number of pre-rendered messages pushed b
 sender over the same number of connections to the same sink.
 
     .venv/bin/python bench/fanout.py --n 100000 [--stack embedded|postgres] [--concurrency 2]
+        [--pg-database NAME --redis-db N]  (your own, on a server others benchmark on too)
 
 Prints a table and, as its last lines, one JSON object per stack with stack, n, sink,
 connections, msgs_per_s, floor_msgs_per_s, ratio, floor_pipelined_msgs_per_s,
-ratio_pipelined, first_ms, p50_ms, p95_ms, peak_rss_mb, web_p95_ms. The floor is smtplib's
+ratio_pipelined, first_ms, p50_ms, p95_ms, peak_rss_mb, peak_pss_mb, worker_cpu_us_per_msg,
+load_avg_1m, web_p95_ms. On a shared machine compare the worker's CPU per message: the rates
+follow whatever else is running (the load average says how much). The floor is smtplib's
 plain dialogue, as the issue defines it; the pipelined floor (smtp-sink only) is what the same
 minimal sender reaches with RFC 2920 pipelining, which anshin's sender uses. The sink is Postfix's smtp-sink when installed (Debian package postfix), else
 aiosmtpd (`--sink` chooses).
@@ -36,6 +39,10 @@ import sinks  # bench/sinks.py: this script's own folder is first on sys.path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 PROFILE: str | None = None
+# PostgreSQL database and Redis db of the postgres stack: a fresh random database name unless
+# --pg-database names one (several people benchmarking on one server each use their own).
+PG_DATABASE: str | None = None
+REDIS_DB = "14"
 
 
 # --- the floor --------------------------------------------------------------------------
@@ -100,14 +107,13 @@ def stack_env(home: Path, stack: str, smtp_port: int, web_port: int) -> dict[str
         "DJANGO_SETTINGS_MODULE": "anshin.settings",
     }
     if stack == "postgres":
-        name = "anshin_bench_" + secrets.token_hex(4)
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"],
-            check=True,
-        )
+        name = PG_DATABASE or "anshin_bench_" + secrets.token_hex(4)
+        psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
+        subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True)
         env["ANSHIN_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
-        env["ANSHIN_BROKER_URL"] = "redis://127.0.0.1:6379/14"
-        subprocess.run(["redis-cli", "-n", "14", "FLUSHDB"], check=True, capture_output=True)
+        env["ANSHIN_BROKER_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
+        subprocess.run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"], check=True, capture_output=True)
     return env
 
 
@@ -127,7 +133,7 @@ def drop_database(env: dict[str, str]) -> None:
             ],
             check=False,
         )
-        subprocess.run(["redis-cli", "-n", "14", "FLUSHDB"], check=False, capture_output=True)
+        subprocess.run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"], check=False, capture_output=True)
 
 
 SEED = """
@@ -184,35 +190,39 @@ def run_django(env: dict[str, str], code: str, *args: str) -> str:
     return result.stdout.strip()
 
 
-def rss_mb(root_pid: int) -> float:
-    """Peak resident set (VmHWM) summed over a process and its children."""
-    pids = [root_pid] + [
-        int(p)
-        for p in subprocess.run(
-            ["pgrep", "-P", str(root_pid)], capture_output=True, text=True
-        ).stdout.split()
-    ]
-    total = 0
-    for pid in pids:
+def _family(root_pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(root_pid)], capture_output=True, text=True)
+    return [root_pid] + [int(p) for p in children.stdout.split()]
+
+
+def memory_mb(root_pid: int) -> tuple[float, float]:
+    """(peak RSS, current PSS) summed over a process and its children, in MB.
+
+    RSS (VmHWM, each process's own peak) counts a page shared by the prefork parent and its
+    children once in every process that maps it; PSS divides each shared page among them, so
+    its sum is what the workers really take from the machine. Both are reported; RSS is the
+    figure the issue asks for."""
+    rss = pss = 0
+    for pid in _family(root_pid):
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-        except FileNotFoundError:
+            rss += _kb(Path(f"/proc/{pid}/status"), "VmHWM:")
+            pss += _kb(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
+        except (FileNotFoundError, ProcessLookupError):
             pass
-    return total / 1024
+    return rss / 1024, pss / 1024
+
+
+def _kb(path: Path, key: str) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1])
+    return 0
 
 
 def cpu_seconds(root_pid: int) -> float:
     """User + system CPU of a process and its children (live ones and reaped ones)."""
-    pids = [root_pid] + [
-        int(p)
-        for p in subprocess.run(
-            ["pgrep", "-P", str(root_pid)], capture_output=True, text=True
-        ).stdout.split()
-    ]
     ticks = 0
-    for pid in pids:
+    for pid in _family(root_pid):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
@@ -281,20 +291,28 @@ def run_stack(workdir: Path, stack: str, n: int, concurrency: int, kind: str) ->
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+        cpu_before = cpu_seconds(worker.pid)
         t0 = float(run_django(env, PUBLISH))
         deadline = time.time() + max(120, n / 200)
-        peak = 0.0
+        peak = peak_pss = 0.0
         while sink.count() < n and time.time() < deadline:
-            peak = max(peak, rss_mb(worker.pid))
+            rss, pss = memory_mb(worker.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.2)
         stop.set()
         prober.join()
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
-        peak = max(peak, rss_mb(worker.pid))
+        peak = max(peak, memory_mb(worker.pid)[0])
+        load = os.getloadavg()[0]
         worker_cpu, sink_cpu = cpu_seconds(worker.pid), cpu_seconds(sink.pid)
-        print(f"  CPU: worker {worker_cpu:.1f} s, sink {sink_cpu:.1f} s", file=sys.stderr)
+        worker_cpu_during = worker_cpu - cpu_before
+        print(
+            f"  CPU: worker {worker_cpu:.1f} s ({worker_cpu_during:.1f} s during the send), "
+            f"sink {sink_cpu:.1f} s; load average {load:.2f}",
+            file=sys.stderr,
+        )
     finally:
         for process in processes:
             process.terminate()
@@ -311,6 +329,12 @@ def run_stack(workdir: Path, stack: str, n: int, concurrency: int, kind: str) ->
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
         "peak_rss_mb": peak,
+        "peak_pss_mb": peak_pss,
+        # The worker's CPU per message (publish to last acceptance, warm-up excluded), and the
+        # machine's one-minute load average at the end: on a shared machine the rate alone
+        # says little.
+        "worker_cpu_us_per_msg": worker_cpu_during / n * 1e6,
+        "load_avg_1m": load,
         "web_p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))] if samples else float("nan"),
         "web_samples": len(samples),
     }
@@ -355,9 +379,11 @@ def main() -> None:
         help="auto: Postfix's smtp-sink when installed, else aiosmtpd",
     )
     parser.add_argument("--profile", help="write py-spy collapsed stacks of the worker here")
+    parser.add_argument("--pg-database", help="database name for the postgres stack")
+    parser.add_argument("--redis-db", default="14", help="Redis db of the postgres stack")
     args = parser.parse_args()
-    global PROFILE
-    PROFILE = args.profile
+    global PROFILE, PG_DATABASE, REDIS_DB
+    PROFILE, PG_DATABASE, REDIS_DB = args.profile, args.pg_database, args.redis_db
     stacks = ["embedded", "postgres"] if args.stack == "both" else [args.stack]
     with tempfile.TemporaryDirectory(prefix="anshin-bench-") as tmp:
         workdir = Path(tmp)
@@ -393,7 +419,8 @@ def main() -> None:
                 f"{stack:9} {figures['msgs_per_s']:>9,.0f} msgs/s  ratio {result['ratio']} "
                 f"(pipelined floor: {result['ratio_pipelined']})  "
                 f"first {figures['first_ms']:,.0f} ms  p50 {figures['p50_ms']:,.0f} ms  "
-                f"p95 {figures['p95_ms']:,.0f} ms  worker peak RSS {figures['peak_rss_mb']:.0f} MB  "
+                f"p95 {figures['p95_ms']:,.0f} ms  worker peak RSS {figures['peak_rss_mb']:.0f} MB "
+                f"(PSS {figures['peak_pss_mb']:.0f} MB)  "
                 f"web p95 {figures['web_p95_ms']:.0f} ms"
             )
         for result in results:

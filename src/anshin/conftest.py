@@ -152,7 +152,13 @@ def _default_rows(request: pytest.FixtureRequest) -> None:
         apps, None
     )
     notice_migration.create(apps, None)
-    for roles_migration in ("0006_staff_roles", "0007_channel_roles", "0008_suppression_roles"):
+    for roles_migration in (
+        "0006_staff_roles",
+        "0007_channel_roles",
+        "0008_suppression_roles",
+        "0009_alert_approval_role",
+        "0010_takedown_reveal_roles",
+    ):
         importlib.import_module(f"anshin.core.migrations.{roles_migration}").create(apps, None)
 
 

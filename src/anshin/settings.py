@@ -318,6 +318,11 @@ RETENTION_DAYS = {
         ("audit", "1827"),  # five years
         # Forwarded police and school notices may name people; a draft serves only its review.
         ("intake", "90"),
+        # Staff sign-in records kept by django-axes (username, address of the client).
+        ("logins", "30"),
+        # Who was asked in a staff call-out and what they answered, counted from the reply
+        # deadline; each call-out's counts per answer stay in the audit log.
+        ("replies", "90"),
     )
 }
 # The purge runs once a day, at the first scheduler tick after this hour (Asia/Tokyo).
@@ -391,6 +396,12 @@ AXES_VERBOSE = False
 AXES_CLIENT_STR_CALLABLE = "anshin.core.otp.axes_client_str"
 AXES_USERNAME_CALLABLE = "anshin.core.otp.axes_username"
 AXES_SENSITIVE_PARAMETERS = ["username", "password", "token"]
+# Lockout needs only the wrong-password records (AccessAttempt, cleared on success and after
+# the cool-off). Sign-ins are in the audit log by account id (no address, no browser), so axes'
+# own log of every sign-in (username, IP, user agent) and of every failure stays off; what axes
+# holds is deleted after ANSHIN_RETENTION_LOGINS_DAYS (retention kind "logins").
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
 OTP_TOTP_ISSUER = f"{CITY_NAME} anshin"
 BACKUP_CODE_COUNT = 10
 # Axes reports every successful sign-in at INFO; failures and lockouts (WARNING) are enough.

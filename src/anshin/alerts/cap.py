@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from anshin.alerts.models import Alert
 
@@ -67,12 +68,30 @@ def cap_document(alert: Alert) -> bytes:
     _add(root, "status", alert.status)
     _add(root, "msgType", alert.msg_type)
     _add(root, "scope", "Public")
+    note = takedown_note(alert, "ja")
+    if note and alert.subject_en and alert.body_en:
+        note += " / " + takedown_note(alert, "en")
+    if note:  # CAP 1.2 places <note> after <scope>, before <references>
+        _add(root, "note", note)
     if alert.references is not None:
         _add(root, "references", _reference(alert.references))
     _add_info(root, alert, "ja-JP", alert.category.name_ja, alert.subject, alert.body)
     if alert.subject_en and alert.body_en:
         _add_info(root, alert, "en", alert.category.name_en, alert.subject_en, alert.body_en)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=NS)
+
+
+def takedown_note(alert: Alert, language: str) -> str:
+    """ "Part of this information was removed…" with the time of the latest takedown, or "".
+    Reads `alert.takedowns.all()`, so a prefetch serves a whole feed in one query."""
+    latest = next(iter(alert.takedowns.all()), None)
+    if latest is None:
+        return ""
+    at = timezone.localtime(latest.created_at).strftime("%Y-%m-%d %H:%M")
+    with translation.override(language):
+        return _("Part of this information was removed to protect personal data (%(at)s).") % {
+            "at": at
+        }
 
 
 def _reference(original: Alert) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from anshin.alerts import selectors
-from anshin.alerts.cap import absolute, alert_url, cap_url, xml_text
+from anshin.alerts.cap import absolute, alert_url, cap_url, takedown_note, xml_text
 from anshin.alerts.models import Alert, CapMsgType, CapStatus, Category
 
 
@@ -35,9 +36,10 @@ def alert_title(alert: Alert) -> str:
 
 def alert_summary_html(alert: Alert) -> str:
     body = str(linebreaksbr(xml_text(alert.body), autoescape=True))
-    if alert.stopped_at is None:
-        return body
-    return "<p>" + escape(_("Sending of this alert was stopped part-way.")) + "</p>" + body
+    notes = [_("Sending of this alert was stopped part-way.")] if alert.stopped_at else []
+    if note := takedown_note(alert, "ja"):
+        notes.append(note)
+    return "".join("<p>" + escape(note) + "</p>" for note in notes) + body
 
 
 class AlertAtomFeed(Feed):
@@ -80,7 +82,9 @@ class AlertAtomFeed(Feed):
         return settings.CITY_NAME
 
     def items(self, obj: Category | None) -> list[Alert]:
-        return selectors.latest_public_alerts(category=obj)
+        alerts = selectors.latest_public_alerts(category=obj)
+        prefetch_related_objects(alerts, "takedowns")  # the takedown note, in one query
+        return alerts
 
     def item_title(self, item: Alert) -> str:
         return alert_title(item)  # Atom's <title> is plain text: the XML writer escapes it

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 SUBJECT_MAX = 120
@@ -102,6 +102,12 @@ class Category(models.Model):
     cap_certainty = models.CharField(
         max_length=16, choices=CapCertainty.choices, default=CapCertainty.POSSIBLE
     )
+    # A second person approves each alert of this category before it goes out: from the
+    # console, the command line and the API alike, an alert is first held.
+    requires_approval = models.BooleanField(
+        default=False,
+        help_text=_("Each alert needs a second person's approval before it is sent."),
+    )
 
     class Meta:
         ordering = ["sort_order", "id"]
@@ -123,11 +129,24 @@ class Category(models.Model):
         )
 
 
+REASON_MAX = 1000
+
+
 class Alert(models.Model):
     class Via(models.TextChoices):
         CONSOLE = "console", _("Console")
         CLI = "cli", _("Command line")
         API = "api", _("API")
+
+    class State(models.TextChoices):
+        """Only a published alert has `published_at`, and only it is public (archive, feeds,
+        CAP, social channels) or mailed to residents."""
+
+        PUBLISHED = "published", pgettext_lazy("alert state", "Published")
+        HELD = "held", _("Waiting for approval")
+        REJECTED = "rejected", _("Sent back")
+        # Made by a test send to the test addresses only; published (or held) later.
+        TEST = "test", _("Test send only")
 
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="alerts")
     subject = models.CharField(max_length=SUBJECT_MAX)
@@ -167,9 +186,30 @@ class Alert(models.Model):
     certainty = models.CharField(
         max_length=16, choices=CapCertainty.choices, default=CapCertainty.UNKNOWN
     )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PUBLISHED)
+    # The second person's decision on a held alert: approved (published) or sent back.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.TextField(max_length=REASON_MAX, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("approve_alert", "Can approve an alert written by someone else")]
+        indexes = [models.Index(fields=["state"])]
+        constraints = [
+            # Two people, always: the database refuses a decision by the alert's own author
+            # whatever the code does (an alert from the CLI or the API has no author).
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("created_by")),
+                name="alert_not_decided_by_creator",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.subject

@@ -88,47 +88,95 @@ def alert_publish(
     subject_en: str = "",
     body_en: str = "",
 ) -> Alert:
-    """Create and publish an alert: one e-mail Delivery, fanned out after commit.
+    """Create and publish an alert at once: one e-mail Delivery, fanned out after commit.
 
     If the commit succeeds but the task message is lost, the scheduler's reconciler finds the
     pending delivery and queues it again. The CAP fields default to the category's; an English
-    version is optional but, when given, needs both a subject and a message.
+    version is optional but, when given, needs both a subject and a message. Staff, the
+    command line and the API call `alert_submit`, which holds the alert instead when its
+    category needs a second person's approval.
     """
-    from anshin.delivery import tasks
-
-    subject, body = clean_subject(subject), clean_body(body)
-    subject_en, body_en = clean_english(subject_en, body_en)
     cap = cap or CapChoices()
-    _check_cap(category, cap)
-    if not category.active:
-        raise ValidationError(_("This category is not in use."), code="inactive")
+    fields = alert_fields(
+        category=category,
+        subject=subject,
+        body=body,
+        cap=cap,
+        subject_en=subject_en,
+        body_en=body_en,
+    )
     with transaction.atomic():
-        now = timezone.now()
-        alert = Alert.objects.create(
-            expires_at=now + timedelta(hours=category.expiry_hours),
-            category=category,
-            subject=subject,
-            body=body,
-            subject_en=subject_en,
-            body_en=body_en,
-            created_via=via,
-            created_by=actor.user,
-            published_at=now,
-            **_cap_fields(category, cap),
-        )
-        delivery = Delivery.objects.create(alert=alert, channel="email")
+        alert = alert_create(actor=actor, via=via, state=Alert.State.PUBLISHED, fields=fields)
         audit_record(
             actor=actor,
             action="alert.publish",
             target=alert,
-            details={"category": category.slug, "via": via, **_cap_audit(cap)},
+            details={"category": category.slug, "via": via, **cap_audit(cap)},
         )
-        transaction.on_commit(lambda: tasks.fan_out.delay(delivery.pk))
-    # Imported only now: loading the social channels' code (Apprise) must not delay the mail.
+        alert_start_sending(alert=alert)
+    alert_post_to_channels(alert=alert)
+    return alert
+
+
+def alert_fields(
+    *,
+    category: Category,
+    subject: str,
+    body: str,
+    cap: CapChoices,
+    subject_en: str,
+    body_en: str,
+) -> dict[str, object]:
+    """The validated columns of a new alert: every way of writing one checks exactly this."""
+    subject, body = clean_subject(subject), clean_body(body)
+    subject_en, body_en = clean_english(subject_en, body_en)
+    _check_cap(category, cap)
+    if not category.active:
+        raise ValidationError(_("This category is not in use."), code="inactive")
+    return {
+        "category": category,
+        "subject": subject,
+        "body": body,
+        "subject_en": subject_en,
+        "body_en": body_en,
+        **_cap_fields(category, cap),
+    }
+
+
+def alert_create(*, actor: Actor, via: str, state: str, fields: dict[str, object]) -> Alert:
+    """The row (inside the caller's transaction). Only a published alert has `published_at`;
+    the expiry of any other is counted from now for its test sends, and again from the moment
+    it is published."""
+    category = fields["category"]
+    assert isinstance(category, Category)
+    now = timezone.now()
+    return Alert.objects.create(
+        state=state,
+        created_via=via,
+        created_by=actor.user,
+        published_at=now if state == Alert.State.PUBLISHED else None,
+        expires_at=now + timedelta(hours=category.expiry_hours),
+        **fields,
+    )
+
+
+def alert_start_sending(*, alert: Alert) -> None:
+    """The e-mail Delivery of a just-published alert, fanned out once the caller's
+    transaction commits. The one way mail to residents starts, whether the alert was
+    published at once or approved by a second person."""
+    from anshin.delivery import tasks
+
+    delivery = Delivery.objects.create(alert=alert, channel="email")
+    transaction.on_commit(lambda: tasks.fan_out.delay(delivery.pk))
+
+
+def alert_post_to_channels(*, alert: Alert) -> None:
+    """The social posts of a just-published alert, after its commit: a failing channel never
+    undoes the publish. Imported only now: loading the social channels' code (Apprise) must
+    not delay the mail."""
     from anshin.channels import services as channel_posts
 
-    channel_posts.alert_posts_create(alert=alert)  # social channels; never undoes the publish
-    return alert
+    channel_posts.alert_posts_create(alert=alert)
 
 
 def clean_english(subject_en: str, body_en: str) -> tuple[str, str]:
@@ -169,7 +217,7 @@ def _check_cap(category: Category, cap: CapChoices) -> None:
         )
 
 
-def _cap_audit(cap: CapChoices) -> dict[str, object]:
+def cap_audit(cap: CapChoices) -> dict[str, object]:
     """What sets the alert apart from an ordinary one (a drill, a correction) for the audit."""
     details: dict[str, object] = {}
     if cap.status != CapStatus.ACTUAL:

@@ -142,9 +142,12 @@ def alert_list(
     return {"count": alerts.count(), "items": [_alert_out(a) for a in page]}
 
 
-@v1.post("/alerts", response={201: AlertOut, 413: Error, **ERRORS})
+@v1.post("/alerts", response={201: AlertOut, 202: AlertOut, 413: Error, **ERRORS})
 def alert_create(request: HttpRequest, data: AlertIn) -> Any:
-    """Publish an alert to the subscribers of its category, exactly as the console does."""
+    """Publish an alert to the subscribers of its category, exactly as the console does:
+    201 when it is published, 202 with state "held" when its category requires a second
+    person's approval (it is sent once an approver approves it in the console; until then
+    it is not readable here)."""
     key = _key(request)
     _require(key, send=True)
     category = _scoped_category(key, data.category)
@@ -157,7 +160,7 @@ def alert_create(request: HttpRequest, data: AlertIn) -> Any:
         subject_en=data.subject_en,
         body_en=data.body_en,
     )
-    return Status(201, _alert_out(alert))
+    return Status(202 if alert.state == Alert.State.HELD else 201, _alert_out(alert))
 
 
 def _cap_choices(key: ApiKey, data: AlertIn) -> CapChoices:

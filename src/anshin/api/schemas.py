@@ -50,6 +50,13 @@ class AlertIn(Schema):
 
 class AlertOut(Schema):
     id: int
+    state: str = Field(
+        description=(
+            "published, or held: the category requires a second person's approval, and the "
+            "alert is sent (and its url and cap_url work) only once an approver approves it "
+            "in the console"
+        )
+    )
     category: str
     subject: str
     body: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from anshin.alerts.approval import alert_submit
 from anshin.alerts.models import Alert, Category
-from anshin.alerts.services import CapChoices, alert_publish
+from anshin.alerts.services import CapChoices
 from anshin.api.models import ApiKey
 from anshin.core.audit import INTEGRATION, Actor, audit_record
 
@@ -30,10 +31,11 @@ def api_alert_publish(
     subject_en: str = "",
     body_en: str = "",
 ) -> Alert:
-    """Publish exactly as the console and `anshin alert publish` do (alert_publish), and
-    record in the same transaction which key did it."""
+    """Submit exactly as the console and `anshin alert publish` do (alert_submit: published at
+    once, or held for a second person's approval if the category requires it), and record in
+    the same transaction which key did it."""
     with transaction.atomic():
-        alert = alert_publish(
+        alert = alert_submit(
             actor=api_actor(key),
             category=category,
             subject=subject,
@@ -47,6 +49,6 @@ def api_alert_publish(
             actor=api_actor(key),
             action="api_key.use",
             target=alert,
-            details={"api_key": key.pk, "action": "alert.publish"},
+            details={"api_key": key.pk, "action": "alert.submit"},
         )
     return alert

@@ -6,22 +6,17 @@ Each kind of channel is one Apprise plugin; a URL of another service is refused 
 and each socket phase waits at most ``CHANNEL_TIMEOUT_SECONDS``: the post row decides when to
 retry.
 
-Apprise only answers True or False. As in anshin.core.sms, the plugin's HTTP exchange is
-observed instead of its log text: a pass-through stand-in for the plugin module's
-``requests`` notes each status code or network exception, only inside a post started here.
+Apprise only answers True or False. As for SMS, the plugin's HTTP exchange is observed
+instead of its log text (anshin.core.apprise_http).
 """
 
 from __future__ import annotations
 
-import contextvars
-import logging
-import sys
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import requests
 from apprise import Apprise, AppriseAsset, OverflowMode, PersistentStoreMode
 from apprise.plugins import url_to_dict
 from apprise.plugins.base import NotifyBase
@@ -36,8 +31,7 @@ from django.utils.translation import gettext as _
 
 from anshin.channels.logs import MASK, url_secrets_hidden
 from anshin.channels.models import URL_MAX
-
-log = logging.getLogger(__name__)
+from anshin.core.apprise_http import Verdict, notify_observed
 
 PLUGINS: dict[str, type[NotifyBase]] = {
     "twitter": NotifyTwitter,
@@ -117,42 +111,19 @@ def _instantiate(kind: str, parsed: dict[str, Any]) -> NotifyBase | None:
 
 
 def _notify(plugin: NotifyBase, text: str) -> PostResult:
-    _observe_http_of(plugin)
-    exchanges: list[int | BaseException] = []
-    token = _exchanges.set(exchanges)
-    try:
-        sent = plugin.notify(body=text, title="", overflow=OverflowMode.UPSTREAM)
-    except Exception as exc:  # a plugin bug must not take the worker down
-        log.warning("Channel plugin %s failed: %s", type(plugin).__name__, type(exc).__name__)
-        return PostResult("temporary", None, "plugin error")
-    finally:
-        _exchanges.reset(token)
-    return classify(bool(sent), exchanges)
+    verdict = notify_observed(plugin, body=text, title="", overflow=OverflowMode.UPSTREAM)
+    return PostResult("temporary", None, "plugin error") if verdict is None else _result(verdict)
 
 
-def classify(sent: bool, exchanges: list[int | BaseException]) -> PostResult:
-    """Posted; temporary (no answer, 5xx, 429); or permanent (other 4xx, or a 2xx answer the
-    plugin could not accept: retrying a garbled answer could post the alert twice)."""
-    statuses = [item for item in exchanges if isinstance(item, int)]
-    last = statuses[-1] if statuses else None
-    if sent:
-        return PostResult("posted", last, _http(last) if last else "ok")
-    for item in exchanges:
-        if isinstance(item, requests.Timeout):
-            return PostResult("temporary", last, "timeout")
-        if isinstance(item, requests.ConnectionError):
-            return PostResult("temporary", last, "unreachable")
-        if isinstance(item, BaseException):
-            return PostResult("temporary", last, "network error")
-    failed = [status for status in statuses if not 200 <= status < 300]
-    if failed:
-        status = failed[0]
-        if status >= 500 or status == 429:
-            return PostResult("temporary", status, _http(status))
-        return PostResult("permanent", status, _http(status))
-    if last is not None:
-        return PostResult("permanent", last, f"{_http(last)}, unexpected answer")
-    return PostResult("temporary", None, "no answer")
+def _result(verdict: Verdict) -> PostResult:
+    status = verdict.status
+    if verdict.outcome == "sent":
+        return PostResult("posted", status, _http(status) if status else "ok")
+    if verdict.cause == "http" and status is not None:
+        return PostResult(verdict.outcome, status, _http(status))
+    if verdict.cause == "unexpected answer" and status is not None:
+        return PostResult(verdict.outcome, status, f"{_http(status)}, unexpected answer")
+    return PostResult(verdict.outcome, status, verdict.cause)
 
 
 def _http(status: int) -> str:
@@ -160,53 +131,3 @@ def _http(status: int) -> str:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"HTTP {status}"
-
-
-# --- observing the plugin's HTTP exchange -------------------------------------------------------
-
-_exchanges: contextvars.ContextVar[list[int | BaseException] | None] = contextvars.ContextVar(
-    "anshin_channel_exchanges", default=None
-)
-
-
-class _ObservedRequests:
-    """Stands in for ``requests`` inside a plugin module; outside a post started here (other
-    threads, SMS through another plugin) it only passes calls through to what it replaced."""
-
-    anshin_channels_observer = True
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
-        return self._observed(self._inner.post, *args, **kwargs)
-
-    def get(self, *args: Any, **kwargs: Any) -> requests.Response:
-        return self._observed(self._inner.get, *args, **kwargs)
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        return self._observed(self._inner.request, *args, **kwargs)
-
-    @staticmethod
-    def _observed(call: Any, *args: Any, **kwargs: Any) -> requests.Response:
-        seen = _exchanges.get()
-        try:
-            response = call(*args, **kwargs)
-        except requests.RequestException as exc:
-            if seen is not None:
-                seen.append(exc)
-            raise
-        if seen is not None:
-            seen.append(response.status_code)
-        return response
-
-
-def _observe_http_of(plugin: NotifyBase) -> None:
-    module = sys.modules.get(type(plugin).__module__)
-    current = getattr(module, "requests", None)
-    if module is not None and current is not None:
-        if not getattr(current, "anshin_channels_observer", False):
-            module.requests = _ObservedRequests(current)  # type: ignore[attr-defined]

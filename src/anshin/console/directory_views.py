@@ -2,11 +2,9 @@
 and CSV export.
 
 The import is the service's (:func:`anshin.directory.services.directory_import`); these views
-only carry the file between the two steps. The previewed bytes are kept on the server, in a
-0600 file under ``HOME/uploads`` named by their SHA-256 — never in the session cookie or a
-form field — and the apply step passes that hash as ``expect_sha256``, so what is applied is
-exactly the file whose preview the clerk saw. The stored file is deleted after the apply
-(whatever its outcome); one never applied is removed a day later by the next upload.
+only carry the file between the two steps, in an :class:`anshin.core.uploads.UploadStore`
+(``HOME/uploads``, never the session cookie or a form field); the apply step also passes the
+hash as ``expect_sha256``, so what is applied is exactly the file whose preview the clerk saw.
 
 The list shows contact data masked only (``t***@c***.lg.jp``, ``090-****-5678``): a full
 address or phone number never reaches a page. Every view checks its permission before it
@@ -15,14 +13,8 @@ reads or writes anything: a user without it gets 403.
 
 from __future__ import annotations
 
-import os
-import re
-import secrets
-import time
-from pathlib import Path
 from typing import Any, Final
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -33,9 +25,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from anshin.core.audit import Actor
+from anshin.core.masking import mask_email, mask_name, mask_phone
+from anshin.core.uploads import UploadStore
 from anshin.directory import csvio
 from anshin.directory.models import StaffMember
-from anshin.directory.phones import national_format
 from anshin.directory.services import (
     ExportRefused,
     ImportReport,
@@ -46,8 +39,7 @@ from anshin.directory.services import (
 
 PER_PAGE: Final = 50
 ERRORS_SHOWN: Final = 1000  # row errors listed on a page; the rest are counted
-UPLOAD_MAX_AGE_SECONDS: Final = 24 * 60 * 60
-_SHA256: Final = re.compile(r"[0-9a-f]{64}")
+UPLOADS: Final = UploadStore("")  # HOME/uploads, where previewed staff files always were
 
 FIELD_LABELS: Final = {
     "staff_id": _("Staff number"),
@@ -106,38 +98,6 @@ def _masked_row(member: StaffMember) -> dict[str, Any]:
     }
 
 
-def mask_name(name: str) -> str:
-    """山田太郎 → 山***: enough to tell rows apart at a glance, not to read the name."""
-    return name[:1] + "***" if name else ""
-
-
-def mask_email(address: str) -> str:
-    """taro@city.anshin.lg.jp → t***@a***.lg.jp: the first letter of the mailbox and of the
-    domain's own name, then its public suffix (one label, or two when the last but one is a
-    short second-level label such as lg, co or ne)."""
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return "***"
-    labels = domain.split(".")
-    suffix_len = 2 if len(labels) >= 3 and len(labels[-2]) <= 3 else 1
-    suffix = labels[-suffix_len:] if len(labels) > suffix_len else []
-    owner = labels[-suffix_len - 1] if len(labels) > suffix_len else labels[0]
-    return f"{local[:1]}***@" + ".".join([owner[:1] + "***", *suffix])
-
-
-def mask_phone(e164: str) -> str:
-    """+819012345678 → 090-****-5678: the area or mobile prefix and the last four digits."""
-    if not e164:
-        return ""
-    try:
-        national = national_format(e164)
-    except ValueError:
-        return "****"
-    head, _sep, rest = national.partition("-")
-    tail = rest.rpartition("-")[2]
-    return f"{head}-****-{tail}"
-
-
 # --- import -----------------------------------------------------------------------------------
 
 
@@ -159,7 +119,7 @@ def directory_upload(request: HttpRequest) -> HttpResponse:
         data=data, actor=Actor.staff(request.user), deactivate_missing=deactivate, dry_run=True
     )
     if report.status == "checked":
-        _store_upload(data, report.sha256)
+        UPLOADS.store(data)
     context.update(_report_context(report))
     return render(
         request, "console/directory_preview.html", context, status=200 if report.ok else 400
@@ -172,18 +132,15 @@ def directory_apply(request: HttpRequest) -> HttpResponse:
     _require(request, "import_staffmember")
     sha = request.POST.get("sha256", "")
     deactivate = request.POST.get("deactivate_missing") == "1"
-    claimed = _claim_upload(sha)
-    if claimed is None:
+    data = UPLOADS.take(sha)
+    if data is None:
         return render(request, "console/directory_result.html", {"missing": True}, status=400)
-    try:
-        report = directory_import(
-            data=claimed.read_bytes(),
-            actor=Actor.staff(request.user),
-            deactivate_missing=deactivate,
-            expect_sha256=sha,
-        )
-    finally:
-        claimed.unlink(missing_ok=True)  # applied or refused: a new attempt starts from upload
+    report = directory_import(
+        data=data,
+        actor=Actor.staff(request.user),
+        deactivate_missing=deactivate,
+        expect_sha256=sha,
+    )
     return render(
         request,
         "console/directory_result.html",
@@ -216,55 +173,6 @@ def _report_context(report: ImportReport) -> dict[str, Any]:
         "errors": errors,
         "errors_not_shown": max(0, len(report.errors) - ERRORS_SHOWN),
     }
-
-
-def _uploads_dir() -> Path:
-    return Path(settings.HOME) / "uploads"
-
-
-def _upload_path(sha: str) -> Path | None:
-    """The stored file for this hash; None for anything that is not a SHA-256 in hex."""
-    if not _SHA256.fullmatch(sha):
-        return None
-    return _uploads_dir() / f"{sha}.csv"
-
-
-def _claim_upload(sha: str) -> Path | None:
-    """Take the stored file for this hash away from the store (a rename, so that of two
-    clicks on "apply" only one gets it); None when there is none."""
-    path = _upload_path(sha)
-    if path is None:
-        return None
-    claimed = path.with_name(f".{sha}.{secrets.token_hex(8)}.applying")
-    try:
-        path.rename(claimed)
-    except FileNotFoundError:
-        return None
-    return claimed
-
-
-def _store_upload(data: bytes, sha: str) -> None:
-    directory = _uploads_dir()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _remove_stale(directory)
-    path = _upload_path(sha)
-    assert path is not None
-    partial = directory / f".{sha}.{os.getpid()}.part"
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(partial, path)
-
-
-def _remove_stale(directory: Path) -> None:
-    """Previewed files nobody applied: gone after a day."""
-    limit = time.time() - UPLOAD_MAX_AGE_SECONDS
-    for stored in directory.glob("*"):  # also parts and claims a crash left behind
-        try:
-            if stored.stat().st_mtime < limit:
-                stored.unlink()
-        except FileNotFoundError:
-            continue
 
 
 # --- export -----------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from anshin.alerts.approval import clean_reason
 from anshin.alerts.models import (
     BODY_MAX,
+    REASON_MAX,
     SUBJECT_MAX,
     CapCertainty,
     CapSeverity,
@@ -104,3 +106,28 @@ class ComposeForm(forms.Form):
             severity=data["severity"] or None,
             certainty=data["certainty"] or None,
         )
+
+
+class RejectForm(forms.Form):
+    """Why a held alert is sent back to its author (required)."""
+
+    reason = forms.CharField(
+        label=_("Reason for sending it back"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX * 2,  # the service's own limit gives the clearer message
+        strip=False,
+    )
+
+    def clean_reason(self) -> str:
+        return clean_reason(self.cleaned_data["reason"])
+
+
+class CanaryForm(forms.Form):
+    """A test address (a test phone's mail address) and what it is, for the list."""
+
+    address = forms.CharField(label=_("Test address"), max_length=320)
+    label = forms.CharField(
+        label=_("Label (e.g. the carrier of the test phone)"),
+        max_length=120,
+        required=False,
+    )

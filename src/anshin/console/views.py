@@ -6,20 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from anshin.alerts.approval import alert_submit, alert_test_send, can_decide
 from anshin.alerts.models import Alert
-from anshin.alerts.services import CapChoices, alert_publish, alert_stop
+from anshin.alerts.services import CapChoices, alert_stop
 from anshin.channels.selectors import channel_previews
-from anshin.console.forms import ComposeForm
+from anshin.console.forms import ComposeForm, RejectForm
 from anshin.core.audit import Actor
 from anshin.core.catcher import list_caught, read_caught
 from anshin.delivery import render as mail_render
 from anshin.delivery.bounces import suppression_list, suppression_remove
+from anshin.delivery.canaries import active_canaries, alert_canary_rows, canaries_settled
 from anshin.delivery.models import Suppression
 from anshin.delivery.selectors import (
     Progress,
@@ -32,9 +37,14 @@ from anshin.delivery.services import delivery_retry_failed
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(Alert.objects.select_related("category"), 20).get_page(request.GET.get("page"))
+    """Every alert, newest first; `?state=held` lists those waiting for approval."""
+    alerts = Alert.objects.select_related("category", "created_by")
+    held = request.GET.get("state") == Alert.State.HELD
+    if held:
+        alerts = alerts.filter(state=Alert.State.HELD)
+    page = Paginator(alerts, 20).get_page(request.GET.get("page"))
     rows = [(alert, _progress(alert)) for alert in page]
-    return render(request, "console/home.html", {"page": page, "rows": rows})
+    return render(request, "console/home.html", {"page": page, "rows": rows, "held_only": held})
 
 
 def _progress(alert: Alert) -> Progress | None:
@@ -45,23 +55,24 @@ def _progress(alert: Alert) -> Progress | None:
 @login_required
 @permission_required("alerts.add_alert", raise_exception=True)
 def compose(request: HttpRequest) -> HttpResponse:
+    """Write, preview, then send (or submit for approval), or first send a test to the test
+    addresses only."""
     form = ComposeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if "send" in request.POST:
-            alert = alert_publish(
-                actor=Actor.staff(request.user),
-                category=data["category"],
-                subject=data["subject"],
-                body=data["body"],
-                via=Alert.Via.CONSOLE,
-                cap=form.cap_choices(),
-                subject_en=data["subject_en"],
-                body_en=data["body_en"],
-            )
-            return redirect("console:alert", alert.pk)
-        preview = _preview(data, form.cap_choices())
-        return render(request, "console/preview.html", {"form": form, "preview": preview})
+        action = "send" if "send" in request.POST else "test" if "test_send" in request.POST else ""
+        if action:
+            try:
+                alert = _compose_action(request, form, test=action == "test")
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("console:alert", alert.pk)
+        preview = alert_preview(data, form.cap_choices())
+        status = 400 if form.errors else 200
+        return render(
+            request, "console/preview.html", _preview_context(form, preview), status=status
+        )
     return render(
         request,
         "console/compose.html",
@@ -70,9 +81,43 @@ def compose(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _preview(data: dict[str, Any], cap: CapChoices) -> dict[str, Any]:
-    """The message exactly as a resident receives it, with a sample management link, and the
-    CAP values (the category's defaults filled in) that other systems will receive."""
+def _compose_action(request: HttpRequest, form: ComposeForm, *, test: bool) -> Alert:
+    """Send (publish, or hold for approval) or test-send the composed alert."""
+    data = form.cleaned_data
+    service = alert_test_send if test else alert_submit
+    alert = service(
+        actor=Actor.staff(request.user),
+        category=data["category"],
+        subject=data["subject"],
+        body=data["body"],
+        via=Alert.Via.CONSOLE,
+        cap=form.cap_choices(),
+        subject_en=data["subject_en"],
+        body_en=data["body_en"],
+    )
+    if alert.state == Alert.State.HELD:
+        messages.success(
+            request,
+            _("Sent for approval. It goes out when another staff member approves it."),
+        )
+    elif alert.state == Alert.State.TEST:
+        messages.success(request, _("Sent to the test addresses only. Residents got nothing."))
+    return alert
+
+
+def _preview_context(form: ComposeForm, preview: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "form": form,
+        "preview": preview,
+        "needs_approval": form.cleaned_data["category"].requires_approval,
+        "test_addresses": active_canaries().count(),
+    }
+
+
+def alert_preview(data: dict[str, Any], cap: CapChoices) -> dict[str, Any]:
+    """The message exactly as a resident receives it (with its 【続報】/【取消】 mark for a
+    follow-up), with a sample management link, and the CAP values (the category's defaults
+    filled in) that other systems will receive. Compose and the follow-up forms share it."""
     category = data["category"]
     alert = Alert(
         category=category,
@@ -82,6 +127,7 @@ def _preview(data: dict[str, Any], cap: CapChoices) -> dict[str, Any]:
         body_en=data["body_en"],
         status=cap.status,
         msg_type=cap.msg_type,
+        references=cap.references,
         cap_categories=category.cap_categories,
         urgency=cap.urgency or category.cap_urgency,
         severity=cap.severity or category.cap_severity,
@@ -108,10 +154,27 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "failures": delivery_failures(delivery) if delivery else [],
     }
     if not request.htmx:  # type: ignore[attr-defined]
-        return render(request, "console/alert.html", context)
+        return render(
+            request, "console/alert.html", {**context, **alert_page_extras(request, alert)}
+        )
     # htmx stops polling on status 286: a finished delivery needs no more refreshes.
     finished = delivery is None or delivery.state == delivery.State.DONE
     return render(request, "console/_progress.html", context, status=286 if finished else 200)
+
+
+def alert_page_extras(
+    request: HttpRequest, alert: Alert, reject_form: RejectForm | None = None
+) -> dict[str, Any]:
+    """What the alert page shows beside the delivery: the approval and the test addresses."""
+    user: Any = request.user
+    rows = alert_canary_rows(alert)
+    return {
+        "can_decide": can_decide(user, alert),
+        "reject_form": reject_form or RejectForm(),
+        "canary_rows": rows,
+        "canaries_settled": canaries_settled(alert, rows),
+        "test_addresses": active_canaries().count(),
+    }
 
 
 @login_required

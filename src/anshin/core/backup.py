@@ -1,6 +1,9 @@
 """Backups: one archive with the database and a manifest, written while the system runs, and
-restore from it. The keys are never in the archive: a stolen backup is ciphertext and keyed
-hashes only, and restoring it takes the data key kept (escrowed) apart.
+restore from it. The keys are never in the archive: its personal data is ciphertext and keyed
+hashes only (staff backup codes too), and restoring it takes the data key kept (escrowed)
+apart. One exception: django-otp keeps each staff member's TOTP secret in plain text, so a
+stolen backup holds the second factor (not the password hashes' plaintext) — keep backups as
+closely as the keys.
 
 SQLite is copied with its online-backup API (a consistent snapshot while others write);
 PostgreSQL with ``pg_dump`` (one MVCC snapshot). The manifest records each member's SHA-256 and

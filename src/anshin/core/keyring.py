@@ -36,6 +36,7 @@ def encrypted_columns() -> list[EncryptedColumn]:
     """Every column encrypted with the data key: personal data, and the credentials in the
     social channels' URLs."""
     from anshin.channels import models as channels
+    from anshin.delivery import models as delivery
     from anshin.directory import models as directory
     from anshin.residents import models as residents
 
@@ -45,6 +46,7 @@ def encrypted_columns() -> list[EncryptedColumn]:
         EncryptedColumn("directory.StaffMember", "email_ciphertext", directory.EMAIL_CONTEXT),
         EncryptedColumn("directory.StaffMember", "phone_ciphertext", directory.PHONE_CONTEXT),
         EncryptedColumn("channels.Channel", "url_ciphertext", channels.URL_CONTEXT),
+        EncryptedColumn("delivery.Canary", "email_ciphertext", delivery.CANARY_CONTEXT),
     ]
 
 
@@ -112,11 +114,14 @@ def _rotate_column(column: EncryptedColumn, current: bytes) -> int:
 
 def _hashes_exist() -> bool:
     """Whether any look-up hash is stored (a key change before that is harmless)."""
-    from anshin.delivery.models import Suppression
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    from anshin.delivery.models import Canary, Suppression
     from anshin.directory.models import StaffMember
     from anshin.residents.models import Subscriber
 
-    return any(m.objects.exists() for m in (Subscriber, Suppression, StaffMember))
+    models = (Subscriber, Suppression, StaffMember, Canary, StaticToken)  # backup codes too
+    return any(m.objects.exists() for m in models)
 
 
 def lookup_key_refresh(**kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from anshin.core import crypto
 from anshin.core.audit import Actor, audit_record
 from anshin.core.otp import normalise_code
 
@@ -65,7 +66,7 @@ def code_check(*, user: User, code: str) -> CodeResult:
         return _check(TOTPDevice, user, code)
     if not code or len(code) > 16:
         return CodeResult()
-    result = _check(StaticDevice, user, code)
+    result = _check(StaticDevice, user, stored_backup_code(code))
     if result.device is not None:
         left = StaticToken.objects.filter(device=result.device).count()
         audit_record(
@@ -91,6 +92,16 @@ def _check(model: type[TOTPDevice] | type[StaticDevice], user: User, code: str) 
     return CodeResult(throttled=throttled)
 
 
+def staff_sign_in(*, user: User, device: Device) -> None:
+    """Record a completed sign-in (the password, then this second factor) by account id only:
+    no address and no browser, which "who used the console, and when" does not need. This is
+    why django-axes keeps no log of its own of successful sign-ins (AXES_DISABLE_ACCESS_LOG)."""
+    factor = "backup_code" if isinstance(device, StaticDevice) else "totp"
+    audit_record(
+        actor=Actor.staff(user), action="staff.sign_in", target=user, details={"factor": factor}
+    )
+
+
 def backup_codes_replace(*, user: User, actor: Actor) -> list[str]:
     """New backup codes for a staff member; the old ones stop working at once."""
     with transaction.atomic():
@@ -106,8 +117,18 @@ def _replace_backup_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=stored_backup_code(c)) for c in codes
+    )
     return codes
+
+
+def stored_backup_code(code: str) -> str:
+    """What the database keeps of a backup code: a keyed hash (the look-up key, which is never
+    in the database or a backup), cut to the 16 characters django-otp's column holds. A copy
+    of the database then holds no usable second factor. django-otp compares the stored string
+    only, so the typed code is hashed the same way before it is checked."""
+    return crypto.lookup_hash("otp-backup-code:" + code)[:16]
 
 
 def _is_totp_shaped(code: str) -> bool:

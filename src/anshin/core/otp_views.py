@@ -41,6 +41,7 @@ def _next_url(request: HttpRequest) -> str:
 def _signed_in(request: HttpRequest, device: Any) -> None:
     otp_login(request, device)
     request.session.cycle_key()  # a new session id once the second factor is given
+    otp_services.staff_sign_in(user=request.user, device=device)  # type: ignore[arg-type]
 
 
 @never_cache

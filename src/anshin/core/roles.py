@@ -6,9 +6,12 @@ author (作成者) — writes and sends alerts and staff call-outs, relays recei
     alerts.add_alert (compose, send, retry failed, stop — console/views.py),
     directory.view_callout, directory.send_callout (call-outs and their board),
     inbound.view_intakedraft, inbound.change_intakedraft (received police/school mail),
-    governance.view_incident, governance.add_incident (anyone may report a near-miss).
-approver (承認者) — decides disclosures to third parties (the second person, P3):
-    governance.view_disclosure, governance.approve_disclosure.
+    governance.view_incident, governance.add_incident (anyone may report a near-miss),
+    governance.add_takedown (remove personal details from a published alert, issue 6).
+approver (承認者) — the second person: decides disclosures to third parties (P3) and approves
+    or sends back alerts of the categories that require it (the console's alert list and
+    alert pages are open to every signed-in staff member):
+    governance.view_disclosure, governance.approve_disclosure, alerts.approve_alert.
 administrator (管理者) — runs the system and its internal exports:
     directory.view_staffmember, directory.import_staffmember, directory.export_staffmember,
     directory.view_callout, directory.export_callout (roll-call results),
@@ -23,14 +26,20 @@ administrator (管理者) — runs the system and its internal exports:
     auth.view_user, auth.add_user, auth.change_user (user management),
     channels.view_channel, channels.add_channel, channels.change_channel, channels.view_post,
     channels.change_post (social channels and their failed posts),
-    delivery.view_suppression, delivery.delete_suppression (the suppression list).
+    delivery.view_suppression, delivery.delete_suppression (the suppression list),
+    delivery.view_canary, delivery.add_canary, delivery.delete_canary (test addresses, P6),
+    governance.add_takedown, governance.view_takedown (takedowns of personal details),
+    residents.view_subscriber (the residents' register, addresses masked),
+    governance.reveal_address (see one full address, with a stated reason, P2),
+    governance.view_addressreveal (the register of those reveals).
 auditor (監査者) — reads the record, changes nothing:
     governance.view_councilreport, governance.view_certificate, governance.view_disclosure,
     governance.view_incident, residents.view_privacynotice, core.view_auditevent,
     directory.view_callout, residents.view_receiptcheck (the boards),
-    channels.view_channel, channels.view_post, delivery.view_suppression.
+    channels.view_channel, channels.view_post, delivery.view_suppression,
+    governance.view_takedown, residents.view_subscriber, governance.view_addressreveal.
 
-The groups are created by core/migrations/0006_staff_roles.py, 0007 and 0008 (frozen
+The groups are created by core/migrations/0006_staff_roles.py and 0007–0010 (frozen
 copies of this table); `test_roles` checks that the database still matches ROLES.
 """
 
@@ -65,9 +74,18 @@ ROLES: dict[str, Role] = {
                 "inbound.change_intakedraft",
                 "governance.view_incident",
                 "governance.add_incident",
+                "governance.add_takedown",
             ),
         ),
-        Role("approver", "承認者", ("governance.view_disclosure", "governance.approve_disclosure")),
+        Role(
+            "approver",
+            "承認者",
+            (
+                "governance.view_disclosure",
+                "governance.approve_disclosure",
+                "alerts.approve_alert",
+            ),
+        ),
         Role(
             "administrator",
             "管理者",
@@ -104,6 +122,14 @@ ROLES: dict[str, Role] = {
                 "channels.change_post",
                 "delivery.view_suppression",
                 "delivery.delete_suppression",
+                "delivery.view_canary",
+                "delivery.add_canary",
+                "delivery.delete_canary",
+                "governance.add_takedown",
+                "governance.view_takedown",
+                "residents.view_subscriber",
+                "governance.reveal_address",
+                "governance.view_addressreveal",
             ),
         ),
         Role(
@@ -121,6 +147,9 @@ ROLES: dict[str, Role] = {
                 "channels.view_channel",
                 "channels.view_post",
                 "delivery.view_suppression",
+                "governance.view_takedown",
+                "residents.view_subscriber",
+                "governance.view_addressreveal",
             ),
         ),
     )

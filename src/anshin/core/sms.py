@@ -6,13 +6,7 @@ target, so no value is ever spliced into a URL string and a number in the config
 never messaged.
 
 How a failure is classified (Apprise only answers True/False and writes the reason to its log):
-the HTTP exchange of the plugin is *observed*, not its log text.  Apprise's HTTP plugins
-(SMSEagle among them) call ``requests.post`` through their own module's ``requests`` name;
-:func:`_observe_http_of` puts a pass-through stand-in there which, only inside a send started
-here (a context variable), notes each response's status code or the network exception.  A log
-handler would depend on the wording of Apprise's messages, which changes between releases; the
-stand-in depends only on the plugin using ``requests`` -- and if a future Apprise stops doing
-so, the tests that expect "HTTP 503" or "HTTP 400" fail instead of anshin silently guessing.
+the plugin's HTTP exchange is observed, not its log text (anshin.core.apprise_http).
 
 Personal data: Apprise logs the target number at INFO/DEBUG (and the whole parsed URL at
 TRACE).  While anshin talks to Apprise, a filter on the ``apprise`` logger drops what is logged
@@ -23,19 +17,17 @@ any run of seven or more digits.  anshin's own log lines carry only the outcome.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import re
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import requests
 from apprise import Apprise, OverflowMode
 from apprise.plugins import url_to_dict
 from apprise.plugins.base import NotifyBase
 from django.conf import settings
+
+from anshin.core.apprise_http import Verdict, apprise_logs_guarded, notify_observed
 
 __all__ = ["SmsResult", "sms_configured", "sms_gateway_problem", "sms_segments", "sms_send"]
 
@@ -179,125 +171,39 @@ def _plugin_for(url: str, *, phone: str) -> NotifyBase | None:
 
 
 def _notify(plugin: NotifyBase, *, text: str, phone: str) -> SmsResult:
-    _observe_http_of(plugin)
-    exchanges: list[int | BaseException] = []
-    token = _exchanges.set(exchanges)
-    try:
-        with _apprise_logs(phone=phone, quiet=False):
-            sent = plugin.notify(body=text, overflow=OverflowMode.UPSTREAM)
-    except Exception as exc:  # a plugin bug must not take the worker down
-        log.warning("SMS gateway plugin failed: %s", type(exc).__name__)
-        return _temporary("gateway plugin error")
-    finally:
-        _exchanges.reset(token)
-    return _classify(bool(sent), exchanges)
+    with _apprise_logs(phone=phone, quiet=False):
+        verdict = notify_observed(plugin, body=text, overflow=OverflowMode.UPSTREAM)
+    return _temporary("gateway plugin error") if verdict is None else _result(verdict)
 
 
-def _classify(sent: bool, exchanges: list[int | BaseException]) -> SmsResult:
-    for item in exchanges:
-        if isinstance(item, requests.Timeout):
-            return _temporary("timeout")
-        if isinstance(item, requests.ConnectionError):
-            return _temporary("gateway unreachable")
-        if isinstance(item, BaseException):
-            return _temporary("network error")
-    statuses = [item for item in exchanges if isinstance(item, int)]
-    if sent:
-        return SmsResult(outcome="accepted", detail=f"HTTP {statuses[-1]}" if statuses else "ok")
-    failed = [status for status in statuses if not 200 <= status < 300]
-    if failed:
-        status = failed[0]
-        temporary = status >= 500 or status == 429
-        return SmsResult(outcome="temporary" if temporary else "permanent", detail=f"HTTP {status}")
-    if statuses:
-        return _permanent(f"gateway refused the message (HTTP {statuses[-1]})")
-    # No HTTP status seen: the plugin does not use requests.post; retrying is the safe guess.
-    return _temporary("gateway failure (no HTTP status seen)")
-
-
-# --- observing the plugin's HTTP exchange -------------------------------------------------------
-
-_exchanges: contextvars.ContextVar[list[int | BaseException] | None] = contextvars.ContextVar(
-    "anshin_sms_exchanges", default=None
-)
-
-
-class _ObservedRequests:
-    """Stands in for the ``requests`` module inside an Apprise plugin's module.
-
-    Outside a send started by :func:`sms_send` (other threads, other channels using the same
-    plugin) it only passes calls through."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(requests, name)
-
-    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
-        seen = _exchanges.get()
-        try:
-            response = requests.post(*args, **kwargs)  # noqa: S113 (the plugin passes its timeout)
-        except requests.RequestException as exc:
-            if seen is not None:
-                seen.append(exc)
-            raise
-        if seen is not None:
-            seen.append(response.status_code)
-        return response
-
-
-_OBSERVER = _ObservedRequests()
-
-
-def _observe_http_of(plugin: NotifyBase) -> None:
-    module = sys.modules.get(type(plugin).__module__)
-    if module is not None and getattr(module, "requests", None) is requests:
-        module.requests = _OBSERVER  # type: ignore[attr-defined]
+def _result(verdict: Verdict) -> SmsResult:
+    status = verdict.status
+    if verdict.outcome == "sent":
+        return SmsResult(outcome="accepted", detail=f"HTTP {status}" if status else "ok")
+    detail = {
+        "http": f"HTTP {status}",
+        "unreachable": "gateway unreachable",
+        "unexpected answer": f"gateway refused the message (HTTP {status})",
+        "no answer": "gateway failure (no HTTP status seen)",
+    }.get(verdict.cause, verdict.cause)  # "timeout", "network error"
+    return SmsResult(outcome=verdict.outcome, detail=detail)
 
 
 # --- keeping the number out of Apprise's log ----------------------------------------------------
 
-_quiet_for: contextvars.ContextVar[tuple[str, bool] | None] = contextvars.ContextVar(
-    "anshin_sms_log_guard", default=None
-)
 _DIGIT_RUN = re.compile(r"\d{7,}")
 
 
-class _ApprisePhoneFilter(logging.Filter):
-    """Drops (while the plugin is built) or rewrites (while sending) Apprise's records so that
-    neither the number nor any long digit run leaves the ``apprise`` logger."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        guard = _quiet_for.get()
-        if guard is None:
-            return True
-        phone, quiet = guard
-        if quiet:
-            return False
-        record.msg = _redact(record.getMessage(), phone)
-        record.args = None
-        if record.exc_info:
-            record.exc_text = _redact(logging.Formatter().formatException(record.exc_info), phone)
-            record.exc_info = None
-        record.stack_info = None
-        return True
+def _drop_all(record: logging.LogRecord) -> bool:
+    return True
 
 
-def _redact(message: str, phone: str) -> str:
-    digits = phone.lstrip("+")
-    if digits:
-        message = message.replace(digits, "[number]")
-    return _DIGIT_RUN.sub("[number]", message)
-
-
-_FILTER = _ApprisePhoneFilter()
-
-
-@contextlib.contextmanager
-def _apprise_logs(*, phone: str, quiet: bool) -> Iterator[None]:
-    apprise_logger = logging.getLogger("apprise")
-    if _FILTER not in apprise_logger.filters:  # logging config may have been reloaded
-        apprise_logger.addFilter(_FILTER)
-    token = _quiet_for.set((phone, quiet))
-    try:
-        yield
-    finally:
-        _quiet_for.reset(token)
+def _apprise_logs(*, phone: str, quiet: bool) -> contextlib.AbstractContextManager[None]:
+    """Drops (``quiet``, while the plugin is built) or rewrites (while sending) Apprise's
+    records so that neither the number nor any long digit run leaves the ``apprise`` logger."""
+    return apprise_logs_guarded(
+        mask="[number]",
+        secrets=(phone.lstrip("+"),),
+        pattern=_DIGIT_RUN,
+        drop=_drop_all if quiet else None,
+    )

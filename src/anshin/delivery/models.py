@@ -158,4 +158,5 @@ BULK_KINDS = frozenset(
 )
 
 
+from anshin.delivery.models_canary import CANARY_CONTEXT, Canary, CanaryMessage  # noqa: E402, F401
 from anshin.delivery.models_suppression import Bounce, Suppression  # noqa: E402, F401

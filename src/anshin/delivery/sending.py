@@ -6,6 +6,7 @@ still holds."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,8 +101,10 @@ def send_claimed(
     """Send claimed rows over SEND_CONNECTIONS connections at once, one thread each.
 
     Most of a message's time is spent waiting for the relay's replies; a few connections per
-    worker process keep the relay busy without the memory of more processes.
+    worker process keep the relay busy without the memory of more processes. Each connection
+    gets one run of the rows in id order (its lease is renewed by id range).
     """
+    records = sorted(records, key=lambda record: record.pk)
     width = max(1, min(settings.SEND_CONNECTIONS, len(records) // OUTCOME_CHUNK))
     if width == 1:
         _send_over_one_connection(model, records, build, limits)
@@ -167,56 +170,82 @@ def _send_paced(
     pacer: relay.Pacer,
 ) -> None:
     config = parse_smtp_url(settings.SMTP_URL)
-    failures = 0  # consecutive connection-level failures
-    last: SendResult | None = None
+    sender = verp.verp_sender(_verp_kind(model))
+    lease = _Lease(model, records, pacer)
     with SmtpConnection(config) as connection:
         for start in range(0, len(records), OUTCOME_CHUNK):
-            chunk = _still_held(model, records[start : start + OUTCOME_CHUNK])
+            chunk = lease.held(start, OUTCOME_CHUNK)
             if not chunk:
                 continue
-            results = []
+            # VERP: a bounce comes back to an address that names the row, never the recipient.
+            outgoing = []
             for record in chunk:
-                # One dropped connection is retried on a fresh one with the next message; when
-                # that fails too the relay is down, and the rest of the batch waits for the
-                # retry instead of each message paying its own connection timeout.
-                if failures >= 2 and last is not None:
-                    results.append(last)
-                    continue
-                pacer.wait()
-                last = _send_one(connection, model, record, build)
-                failures = failures + 1 if last.outcome == "temporary" and last.code == 0 else 0
-                results.append(last)
+                address = record.address
+                outgoing.append((sender(record.pk), address, build(record, address)))
+            results = _send_chunk(connection, outgoing, pacer)
             _record_outcomes(model, chunk, results, limits)
-            if pacer.renew is not None:
-                pacer.renew()
 
 
-def _still_held(model: type[SendRecord], chunk: list[ClaimedRow[Any]]) -> list[ClaimedRow[Any]]:
-    """Renew the lease of the chunk about to be sent, and leave out any row this claim lost.
+# One dropped connection is retried on a fresh one with the next message; when that fails
+# too the relay is down, and the rest of the batch waits for the retry instead of each
+# message paying its own connection timeout.
+GIVE_UP_AFTER = 2
+
+
+def _send_chunk(
+    connection: SmtpConnection, outgoing: list[tuple[str, str, bytes]], pacer: relay.Pacer
+) -> list[SendResult]:
+    """Unpaced, the chunk goes out pipelined across messages; paced (a rate ceiling), one
+    message at a time, each waiting its turn."""
+    if pacer.interval <= 0:
+        return connection.send_many(outgoing, give_up_after=GIVE_UP_AFTER)
+    results: list[SendResult] = []
+    for item in outgoing:
+        if not connection.relay_unreachable(GIVE_UP_AFTER):
+            pacer.wait()
+        results += connection.send_many([item], give_up_after=GIVE_UP_AFTER)
+    return results
+
+
+class _Lease:
+    """One connection's hold on its claimed rows while it sends them.
 
     A batch on a slow or rate-limited relay can outlast the lease it was claimed with; the
-    reconciler then hands its unsent rows to another worker. Renewing per chunk keeps the rows
-    while they are being worked on, and a row already taken back is not sent a second time.
+    reconciler then hands its unsent rows to another worker. So before the first chunk, and
+    again whenever a third of the lease has passed, the lease of every row still to be sent
+    is renewed, and a row this claim lost is left out (never sent a second time). In between
+    no row can be lost — the reconciler takes back only rows past their lease, and two
+    thirds of it are still ahead — so a chunk costs one statement (its outcomes), not two.
     """
-    ids = [record.pk for record in chunk]
-    held = model._default_manager.filter(pk__in=ids, claim=chunk[0].claim, state=SendState.SENDING)
-    lease = timezone.now() + timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    if held.update(leased_until=lease) == len(ids):
-        return chunk
-    kept = set(held.values_list("pk", flat=True))
-    return [record for record in chunk if record.pk in kept]
 
+    def __init__(
+        self, model: type[SendRecord], records: list[ClaimedRow[Any]], pacer: relay.Pacer
+    ) -> None:
+        self.model, self.records, self.pacer = model, records, pacer
+        self.kept: set[int] | None = None  # None: every row is still held
+        self.renew_at = 0.0  # time.monotonic() of the next renewal; 0: before the first chunk
 
-def _send_one(
-    connection: SmtpConnection,
-    model: type[SendRecord],
-    record: ClaimedRow[Any],
-    build: Callable[[ClaimedRow[Any], str], bytes],
-) -> SendResult:
-    address = record.address
-    # VERP: a bounce comes back to an address that names this row, never the recipient's.
-    sender = verp.verp_address(_verp_kind(model), record.pk)
-    return connection.send(envelope_from=sender, recipient=address, message=build(record, address))
+    def held(self, start: int, size: int) -> list[ClaimedRow[Any]]:
+        """The rows of records[start:start + size] this claim still holds."""
+        if time.monotonic() >= self.renew_at:
+            self._renew(self.records[start:])
+        chunk = self.records[start : start + size]
+        if self.kept is None:
+            return chunk
+        return [record for record in chunk if record.pk in self.kept]
+
+    def _renew(self, rest: list[ClaimedRow[Any]]) -> None:
+        seconds = settings.SEND_LEASE_SECONDS
+        self.renew_at = time.monotonic() + seconds / 3
+        # The rows a connection sends are one run of the batch's claimed ids, so an id range
+        # and the claim pick exactly them, without a list of up to a batch of ids.
+        held = self.model._default_manager.filter(
+            claim=rest[0].claim, state=SendState.SENDING, pk__gte=rest[0].pk, pk__lte=rest[-1].pk
+        )
+        if held.update(leased_until=timezone.now() + timedelta(seconds=seconds)) != len(rest):
+            self.kept = set(held.values_list("pk", flat=True))
+        if self.pacer.renew is not None:
+            self.pacer.renew()
 
 
 def _verp_kind(model: type[SendRecord]) -> verp.Kind:

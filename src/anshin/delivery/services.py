@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from anshin.alerts.models import Alert, Category
 from anshin.core.audit import SYSTEM, Actor, audit_record
-from anshin.delivery import render
+from anshin.delivery import canaries, render
 from anshin.delivery.models import (
     BULK_KINDS,
+    CanaryMessage,
     Delivery,
     Message,
     Notification,
@@ -190,6 +191,8 @@ def delivery_fan_out(*, delivery_id: int) -> None:
     if not started:
         return
     delivery = Delivery.objects.select_related("alert").get(pk=delivery_id)
+    with transaction.atomic():  # the test addresses get every alert too (P6), on their own rows
+        canaries.canaries_queue(alert=delivery.alert, round=0)
     for first, last in _snapshot_chunks(delivery):
         tasks.send_batch.delay(delivery.pk, first, last)
     total = Message.objects.filter(delivery=delivery).count()
@@ -335,10 +338,12 @@ def delivery_finish_if_done(*, delivery_id: int) -> None:
 
 
 def delivery_stop(*, alert_id: int) -> int:
-    """Mark every message of the alert that is still waiting as stopped (the caller audits)."""
+    """Mark every message of the alert that is still waiting as stopped (the caller audits).
+    Returns how many residents' messages were stopped; the test addresses' stop too."""
     stopped = Message.objects.filter(delivery__alert_id=alert_id, state=SendState.QUEUED).update(
         state=SendState.STOPPED, finished_at=timezone.now(), claim="", leased_until=None
     )
+    canaries.drop_unwanted(CanaryMessage.objects.filter(alert_id=alert_id), now=timezone.now())
     for pk in Delivery.objects.filter(alert_id=alert_id).values_list("pk", flat=True):
         Delivery.objects.filter(pk=pk, state=Delivery.State.PENDING).update(
             state=Delivery.State.DONE, finished_at=timezone.now()
@@ -419,6 +424,7 @@ def reconcile() -> dict[str, int]:
     counts["fan_outs"] = len(pending)
     counts["batches"] = _requeue_messages(now)
     counts["notifications"] = _requeue_notifications(now)
+    counts["canaries"] = _requeue_canaries(now)
     for pk in Delivery.objects.filter(state=Delivery.State.SENDING).values_list("pk", flat=True):
         delivery_finish_if_done(delivery_id=pk)
     return counts
@@ -426,7 +432,7 @@ def reconcile() -> dict[str, int]:
 
 def _release_expired_leases(now: Any) -> int:
     released = 0
-    for model in (Message, Notification):
+    for model in (Message, Notification, CanaryMessage):
         released += model.objects.filter(state=SendState.SENDING, leased_until__lt=now).update(
             state=SendState.QUEUED, claim="", leased_until=None, enqueued_at=None
         )
@@ -471,6 +477,19 @@ def _requeue_notifications(now: Any) -> int:
         due.filter(kind__in=BULK_KINDS, pk__gte=run[0], pk__lte=run[-1]).update(enqueued_at=now)
         tasks.send_notification_batch.delay(run[0], run[-1])
     return len(ids) + len(bulk)
+
+
+def _requeue_canaries(now: Any) -> int:
+    """The test addresses' waiting mail: one task per alert (there are only a few)."""
+    from anshin.delivery import canary_tasks
+
+    canaries.drop_unwanted(CanaryMessage.objects.all(), now=now)
+    due = _due(CanaryMessage, now)
+    alerts = sorted(set(due.values_list("alert_id", flat=True)[:REQUEUE_LIMIT]))
+    due.filter(alert_id__in=alerts).update(enqueued_at=now)
+    for alert_id in alerts:
+        canary_tasks.send_canaries.delay(alert_id)
+    return len(alerts)
 
 
 def _runs(rows: list[tuple[int, int]], size: int) -> Iterator[tuple[int, list[int]]]:

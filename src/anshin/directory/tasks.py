@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from anshin.directory.callouts import sending
-
 
 @shared_task(name="anshin.callout.send_mail")
 def send_mail(callout_id: int, first_id: int, last_id: int) -> None:
+    # Imported here, not above: sending needs the SMS gateway's library (Apprise, about 8 MB),
+    # which a worker that never sends a call-out should not load.
+    from anshin.directory.callouts import sending
+
     sending.callout_send_mail(callout_id=callout_id, first_id=first_id, last_id=last_id)
 
 
 @shared_task(name="anshin.callout.send_sms")
 def send_sms(callout_id: int, first_id: int, last_id: int) -> None:
+    from anshin.directory.callouts import sending
+
     sending.callout_send_sms(callout_id=callout_id, first_id=first_id, last_id=last_id)

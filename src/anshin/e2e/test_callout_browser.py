@@ -13,16 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from anshin.conftest import browser_sign_in
 from anshin.e2e.stack import Stack, running_stack
+from anshin.e2e.staff import add_superuser, staff_page
 from anshin.e2e.test_browser import (
     ACTION_MS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DELIVERY_MS,
-    DESKTOP,
     PHONE,
     assert_accessible,
     assert_fits_phone,
@@ -49,72 +46,56 @@ def staff_csv(path: Path) -> Path:
 def stack(tmp_path: Path) -> Iterator[Stack]:
     with running_stack(tmp_path) as stack:
         stack.anshin("directory", "import", str(staff_csv(tmp_path / "staff.csv")))
-        stack.anshin(
-            "shell",
-            "--no-imports",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_superuser({CLERK!r}, email='c@city.anshin.lg.jp', "
-            f"password={PASSWORD!r})",
-        )
+        add_superuser(stack, CLERK, PASSWORD)
         yield stack
 
 
 def test_compose_send_reply_and_watch_the_board_change(stack: Stack) -> None:
     url = stack.base_url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport=DESKTOP, locale="ja-JP", timezone_id="Asia/Tokyo"
-            )
-            context.set_default_timeout(ACTION_MS)
-            page = context.new_page()
-            browser_sign_in(page, url, CLERK, PASSWORD)
-            expect(page).to_have_url(url + "/console/")
+    with staff_page(stack, CLERK, PASSWORD) as page:
+        expect(page).to_have_url(url + "/console/")
 
-            page.locator("header nav a[href='/console/callouts/']").click()
-            page.locator("main a[href='/console/callouts/new/']").click()
-            expect(page.locator("#count-value")).to_have_text("6")  # nothing ticked: everyone
-            assert_accessible(page, "callout compose")
+        page.locator("header nav a[href='/console/callouts/']").click()
+        page.locator("main a[href='/console/callouts/new/']").click()
+        expect(page.locator("#count-value")).to_have_text("6")  # nothing ticked: everyone
+        assert_accessible(page, "callout compose")
 
-            page.locator("#id_subject").fill("参集訓練")
-            page.locator("#id_body").fill("参集の可否を回答してください。")
-            page.locator("#group-1 label", has_text="防災安全課").click()
-            expect(page.locator("#count-value")).to_have_text("2")  # the live count (htmx)
-            page.locator("button[name=preset][value=rollcall]").click()
-            expect(page.locator("#id_choices")).to_have_value("参集可能\n参集不可\n30分以内に参集")
-            expect(page.locator("#group-1 input:checked")).to_have_count(1)
-            page.locator("button[name=send]").click()
+        page.locator("#id_subject").fill("参集訓練")
+        page.locator("#id_body").fill("参集の可否を回答してください。")
+        page.locator("#group-1 label", has_text="防災安全課").click()
+        expect(page.locator("#count-value")).to_have_text("2")  # the live count (htmx)
+        page.locator("button[name=preset][value=rollcall]").click()
+        expect(page.locator("#id_choices")).to_have_value("参集可能\n参集不可\n30分以内に参集")
+        expect(page.locator("#group-1 input:checked")).to_have_count(1)
+        page.locator("button[name=send]").click()
 
-            expect(page).to_have_url(re.compile(re.escape(url) + r"/console/callouts/\d+/$"))
-            expect(page.locator("#count-no-answer")).to_have_text("2")
-            expect(page.locator("#choice-counts td[data-choice='0']")).to_have_text("0")
-            assert_accessible(page, "callout board")
+        expect(page).to_have_url(re.compile(re.escape(url) + r"/console/callouts/\d+/$"))
+        expect(page.locator("#count-no-answer")).to_have_text("2")
+        expect(page.locator("#choice-counts td[data-choice='0']")).to_have_text("0")
+        assert_accessible(page, "callout board")
 
-            [mail] = stack.wait_for_mail("staff1@city.anshin.lg.jp", timeout=DELIVERY_MS / 1000)
-            assert mail["Subject"].endswith("職員参集】参集訓練")
-            assert not stack.sink.to("staff3@city.anshin.lg.jp")  # another department
-            match = LINK.search(text_of(mail))
-            assert match, text_of(mail)
+        [mail] = stack.wait_for_mail("staff1@city.anshin.lg.jp", timeout=DELIVERY_MS / 1000)
+        assert mail["Subject"].endswith("職員参集】参集訓練")
+        assert not stack.sink.to("staff3@city.anshin.lg.jp")  # another department
+        match = LINK.search(text_of(mail))
+        assert match, text_of(mail)
 
-            phone = browser.new_context(viewport=PHONE, locale="ja-JP", timezone_id="Asia/Tokyo")
-            phone.set_default_timeout(ACTION_MS)
-            reply = phone.new_page()
-            reply.goto(match.group(0))
-            expect(reply.locator("h1")).to_have_text("参集訓練")
-            assert_fits_phone(reply, "callout reply")
-            assert_accessible(reply, "callout reply")
-            reply.locator("#reply-form button", has_text="参集可能").click()
-            expect(reply.locator("#reply-saved")).to_contain_text("参集可能")
-            phone.close()
+        browser = page.context.browser
+        assert browser is not None
+        phone = browser.new_context(viewport=PHONE, locale="ja-JP", timezone_id="Asia/Tokyo")
+        phone.set_default_timeout(ACTION_MS)
+        reply = phone.new_page()
+        reply.goto(match.group(0))
+        expect(reply.locator("h1")).to_have_text("参集訓練")
+        assert_fits_phone(reply, "callout reply")
+        assert_accessible(reply, "callout reply")
+        reply.locator("#reply-form button", has_text="参集可能").click()
+        expect(reply.locator("#reply-saved")).to_contain_text("参集可能")
+        phone.close()
 
-            # The board refreshes itself: no reload here.
-            expect(page.locator("#choice-counts td[data-choice='0']")).to_have_text(
-                "1", timeout=DELIVERY_MS
-            )
-            expect(page.locator("#count-no-answer")).to_have_text("1")
-            expect(page.locator("#people")).to_contain_text("職員1号")
-            context.close()
-        finally:
-            browser.close()
+        # The board refreshes itself: no reload here.
+        expect(page.locator("#choice-counts td[data-choice='0']")).to_have_text(
+            "1", timeout=DELIVERY_MS
+        )
+        expect(page.locator("#count-no-answer")).to_have_text("1")
+        expect(page.locator("#people")).to_contain_text("職員1号")

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import FilePayload, expect, sync_playwright
+from playwright.sync_api import FilePayload, expect
 
-from anshin.conftest import browser_sign_in
-from anshin.e2e.stack import running_stack
-from anshin.e2e.test_browser import ACTION_MS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, assert_accessible
+from anshin.e2e.stack import Stack, running_stack
+from anshin.e2e.staff import add_superuser, staff_page
+from anshin.e2e.test_browser import assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -37,69 +37,51 @@ def generated_csv() -> bytes:
 
 
 @pytest.fixture
-def stack_url(tmp_path: Path) -> Iterator[str]:
+def stack(tmp_path: Path) -> Iterator[Stack]:
     with running_stack(tmp_path, roles=("web",)) as stack:
-        stack.anshin(
-            "shell",
-            "--no-imports",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_superuser({CLERK!r}, email='clerk@city.anshin.lg.jp', "
-            f"password={PASSWORD!r})",
-        )
-        yield stack.base_url
+        add_superuser(stack, CLERK, PASSWORD)
+        yield stack
 
 
-def test_clerk_uploads_previews_and_applies_a_staff_csv(stack_url: str) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport=DESKTOP, locale="ja-JP", timezone_id="Asia/Tokyo"
-            )
-            context.set_default_timeout(ACTION_MS)
-            page = context.new_page()
+def test_clerk_uploads_previews_and_applies_a_staff_csv(stack: Stack) -> None:
+    stack_url = stack.base_url
+    with staff_page(stack, CLERK, PASSWORD) as page:
+        expect(page).to_have_url(stack_url + "/console/")
 
-            browser_sign_in(page, stack_url, CLERK, PASSWORD)
-            expect(page).to_have_url(stack_url + "/console/")
+        # The menu leads to the directory; it is empty, and offers the import.
+        page.locator("header nav a[href='/console/directory/']").click()
+        expect(page.locator("#staff-active")).to_contain_text("0")
+        page.locator("main a[href='/console/directory/upload/']").click()
+        assert_accessible(page, "directory upload")
 
-            # The menu leads to the directory; it is empty, and offers the import.
-            page.locator("header nav a[href='/console/directory/']").click()
-            expect(page.locator("#staff-active")).to_contain_text("0")
-            page.locator("main a[href='/console/directory/upload/']").click()
-            assert_accessible(page, "directory upload")
+        upload: FilePayload = {
+            "name": "職員名簿.csv",
+            "mimeType": "text/csv",
+            "buffer": generated_csv(),
+        }
+        page.locator("#id_file").set_input_files(files=[upload])
+        page.locator("main button[type=submit]").click()
 
-            upload: FilePayload = {
-                "name": "職員名簿.csv",
-                "mimeType": "text/csv",
-                "buffer": generated_csv(),
-            }
-            page.locator("#id_file").set_input_files(files=[upload])
-            page.locator("main button[type=submit]").click()
+        # The preview: how each column is read, what applying would do; nothing yet.
+        expect(page).to_have_url(stack_url + "/console/directory/upload/")
+        mapping = page.locator("#import-mapping")
+        expect(mapping).to_contain_text("メールアドレス")
+        expect(mapping).to_contain_text("参集グループ")
+        expect(page.locator("#count-rows")).to_have_text(str(MEMBERS))
+        expect(page.locator("#count-created")).to_have_text(str(MEMBERS))
+        expect(page.locator("#row-errors")).to_have_count(0)
+        assert_accessible(page, "directory preview")
 
-            # The preview: how each column is read, what applying would do; nothing yet.
-            expect(page).to_have_url(stack_url + "/console/directory/upload/")
-            mapping = page.locator("#import-mapping")
-            expect(mapping).to_contain_text("メールアドレス")
-            expect(mapping).to_contain_text("参集グループ")
-            expect(page.locator("#count-rows")).to_have_text(str(MEMBERS))
-            expect(page.locator("#count-created")).to_have_text(str(MEMBERS))
-            expect(page.locator("#row-errors")).to_have_count(0)
-            assert_accessible(page, "directory preview")
+        page.locator("main button[name=apply]").click()
+        expect(page).to_have_url(stack_url + "/console/directory/apply/")
+        expect(page.locator("#import-status")).to_be_visible()
+        expect(page.locator("#count-created")).to_have_text(str(MEMBERS))
+        expect(page.locator("#count-updated")).to_have_text("0")
 
-            page.locator("main button[name=apply]").click()
-            expect(page).to_have_url(stack_url + "/console/directory/apply/")
-            expect(page.locator("#import-status")).to_be_visible()
-            expect(page.locator("#count-created")).to_have_text(str(MEMBERS))
-            expect(page.locator("#count-updated")).to_have_text("0")
-
-            # The list: all of them active, contact data masked.
-            page.locator("main a[href='/console/directory/']").click()
-            expect(page.locator("#staff-active")).to_contain_text(str(MEMBERS))
-            body = page.locator("main").inner_text()
-            assert "staff001@" not in body and "1000-0001" not in body
-            assert re.search(r"s\*\*\*@a\*\*\*\.lg\.jp", body)
-            assert_accessible(page, "directory list")
-            context.close()
-        finally:
-            browser.close()
+        # The list: all of them active, contact data masked.
+        page.locator("main a[href='/console/directory/']").click()
+        expect(page.locator("#staff-active")).to_contain_text(str(MEMBERS))
+        body = page.locator("main").inner_text()
+        assert "staff001@" not in body and "1000-0001" not in body
+        assert re.search(r"s\*\*\*@a\*\*\*\.lg\.jp", body)
+        assert_accessible(page, "directory list")

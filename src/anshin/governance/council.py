@@ -26,6 +26,7 @@ from anshin.delivery.models import Delivery
 from anshin.directory.models import StaffMember
 from anshin.directory.models_callout import CalloutRecipient
 from anshin.governance import signing
+from anshin.governance.access import LOOKED_UP, REVEALED
 from anshin.governance.disclosures import require
 from anshin.governance.models import Certificate, CouncilReport, Disclosure, Incident, PurgeRun
 from anshin.governance.notices import NoticeRow, notice_versions
@@ -54,6 +55,7 @@ class Report:
     certificates: list[Certificate]
     incidents: list[Incident]
     access: list[tuple[str, int]]
+    reveals: list[tuple[str, int, int]]  # month, full addresses seen, look-ups by address
     deliveries: list[tuple[str, str, int, int]]  # month, category, alerts, recipients
     chain: ChainReport
     checklist: list[Check]
@@ -91,6 +93,7 @@ def council_report(*, start: date, end: date) -> Report:
         ),
         incidents=list(_incidents(lo, hi)),
         access=_access(lo, hi),
+        reveals=_reveals(lo, hi),
         deliveries=_deliveries(lo, hi),
         chain=chain,
         checklist=self_inspection(chain),
@@ -134,6 +137,27 @@ def _access(lo: datetime, hi: datetime) -> list[tuple[str, int]]:
         .annotate(n=Count("pk"))
     )
     return sorted((action, n) for action, n in counts)
+
+
+def _reveals(lo: datetime, hi: datetime) -> list[tuple[str, int, int]]:
+    """Per month (Asia/Tokyo), from the audit log: how often staff saw a full address (each
+    with a stated reason, P2) and looked a resident up by exact address."""
+    actions = (REVEALED, LOOKED_UP)
+    rows = (
+        AuditEvent.objects.filter(at__gte=lo, at__lt=hi, action__in=actions)
+        .annotate(month=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values_list("month", "action")
+        .annotate(n=Count("pk"))
+    )
+    months: dict[str, dict[str, int]] = {}
+    for month, action, n in rows:
+        key = timezone.localtime(month).strftime("%Y-%m")
+        months.setdefault(key, {})[action] = n
+    return [
+        (key, counts.get(REVEALED, 0), counts.get(LOOKED_UP, 0))
+        for key, counts in sorted(months.items())
+    ]
 
 
 def _deliveries(lo: datetime, hi: datetime) -> list[tuple[str, str, int, int]]:

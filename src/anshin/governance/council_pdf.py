@@ -128,6 +128,12 @@ def sections(report: Report) -> list[pdf.Section]:
             none,
         ),
         pdf.Section(
+            _("Full addresses seen by staff, per month"),
+            [_("Month"), _("Full addresses seen"), _("Look-ups by address")],
+            [[m, str(seen), str(looked)] for m, seen, looked in report.reveals],
+            none,
+        ),
+        pdf.Section(
             _("Deliveries per month and category"),
             [_("Month"), _("Category"), _("Alerts"), _("Recipients")],
             [[m, c, str(a), str(r)] for m, c, a, r in report.deliveries],

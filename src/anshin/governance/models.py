@@ -181,3 +181,86 @@ class CouncilReport(models.Model):
 
     def __str__(self) -> str:
         return f"council report #{self.pk}"
+
+
+# --- Takedown of personal details (個人情報の削除) ----------------------------------------------
+
+TAKEDOWN_REASON_MAX = 500
+
+
+class Takedown(models.Model):
+    """Personal details removed from a published alert, for example once a missing person is
+    found. The alert's text is replaced in place (archive, feeds and CAP read it from there);
+    this row records who, when, why and which fields, and the SHA-256 of each removed text so
+    that an auditor holding a copy can prove what was removed. The removed text itself is
+    never kept."""
+
+    alert = models.ForeignKey("alerts.Alert", on_delete=models.PROTECT, related_name="takedowns")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    reason = models.TextField(_("reason"), max_length=TAKEDOWN_REASON_MAX)
+    fields = models.JSONField(default=list)  # names of the Alert fields replaced
+    original_sha256 = models.JSONField(default=dict)  # field -> SHA-256 (hex) of the removed text
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("takedown of personal details")
+        verbose_name_plural = _("takedowns of personal details")
+
+    def __str__(self) -> str:
+        return f"takedown #{self.pk}"
+
+
+class TakedownPost(models.Model):
+    """A social post that was already out when its alert was taken down. Apprise cannot delete
+    posts: staff delete it on the network by hand and record here that they did."""
+
+    takedown = models.ForeignKey(Takedown, on_delete=models.CASCADE, related_name="posts")
+    post = models.ForeignKey("channels.Post", on_delete=models.CASCADE, related_name="+")
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["takedown_id", "post_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["takedown", "post"], name="takedown_post_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"takedown #{self.takedown_id} post {self.post_id}"
+
+
+# --- Reveals of a full address (P2) -----------------------------------------------------------
+
+REVEAL_NOTE_MAX = 500
+
+
+class AddressReveal(models.Model):
+    """One look at a resident's full address (P2: not looked at in normal times): who, when,
+    which subscriber and the reason given. The address itself is never stored; the note is
+    kept here, not in the audit log (whose details carry ids and the reason code only)."""
+
+    class Reason(models.TextChoices):
+        INQUIRY = "inquiry", _("Answering an inquiry")
+        UNDELIVERABLE = "undeliverable", _("Investigating undeliverable mail")
+        DISCLOSURE = "disclosure", _("Responding to a disclosure request")
+        OTHER = "other", _("Other")
+
+    subscriber_ref = models.BigIntegerField()  # an id, kept when the subscriber row is gone
+    revealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    revealed_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=REVEAL_NOTE_MAX)
+
+    class Meta:
+        ordering = ["-revealed_at", "-pk"]
+        permissions = [("reveal_address", "Can see a resident's full address, stating a reason")]
+
+    def __str__(self) -> str:
+        return f"address reveal #{self.pk}"

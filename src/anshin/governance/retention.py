@@ -9,20 +9,25 @@ with PROTECT is deleted: the querysets exclude such rows.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from anshin.core.audit import SYSTEM, audit_record
 from anshin.core.models import AuditEvent
 from anshin.delivery.models import Bounce, Message, Notification, SendState
+from anshin.directory.models_callout import Callout, CalloutRecipient, CalloutSend
 from anshin.governance.models import Certificate
 from anshin.inbound.models import IntakeDraft
 from anshin.residents.models import MailBudget, RequestThrottle, Subscriber
@@ -139,6 +144,45 @@ def _delete(rows: models.QuerySet[Any]) -> int:
     return rows.model._default_manager.filter(pk__in=ids).delete()[1].get(label, 0)
 
 
+# --- Staff sign-in records (django-axes) ------------------------------------------------------
+
+
+def _failed_attempts(cutoff: datetime) -> models.QuerySet[AccessAttempt]:
+    """Wrong-password records (username, address, browser): never one still counting
+    towards a lockout, whatever the two periods are set to."""
+    cooloff = settings.AXES_COOLOFF_TIME
+    if isinstance(cooloff, timedelta):
+        cutoff = min(cutoff, timezone.now() - cooloff)
+    return _older(AccessAttempt, "attempt_time")(cutoff)
+
+
+# --- Replies to staff call-outs ---------------------------------------------------------------
+
+
+def _closed_replies(cutoff: datetime) -> models.QuerySet[CalloutRecipient]:
+    """Recipients (who was asked, their answer, their mail and SMS records) of call-outs whose
+    replies closed before the cutoff: at the reply deadline, or when sent if none was set."""
+    busy = CalloutSend.objects.filter(recipient=OuterRef("pk"), state__in=IN_FLIGHT)
+    return CalloutRecipient.objects.annotate(
+        **{SINCE: Coalesce("callout__reply_deadline", "callout__sent_at")}
+    ).filter(~Exists(busy), **{f"{SINCE}__lt": cutoff})
+
+
+def _delete_replies(rows: models.QuerySet[CalloutRecipient]) -> int:
+    """Delete the reply records (their sends go with them), leaving in the audit log what
+    the board counted — answers per choice, per call-out, ids and counts only — so that the
+    outcome of a roll-call can still be told after the people in it are gone. A call-out
+    split over two batches gets two entries: add them up."""
+    tallies: dict[int, Counter[str]] = {}
+    for callout_id, choice in rows.values_list("callout_id", "choice"):
+        tallies.setdefault(callout_id, Counter())["none" if choice is None else str(choice)] += 1
+    for callout in Callout.objects.filter(pk__in=tallies).order_by("pk"):
+        counts = tallies[callout.pk]
+        details = {"recipients": sum(counts.values()), "answers": dict(sorted(counts.items()))}
+        audit_record(actor=SYSTEM, action="callout.replies_erased", target=callout, details=details)
+    return _delete(rows)
+
+
 KINDS: tuple[Kind, ...] = (
     Kind(
         "pending",
@@ -201,6 +245,22 @@ KINDS: tuple[Kind, ...] = (
         _("Forwarded notices received for review (intake drafts)"),
         reduces=False,
         parts=(Part("drafts", _older(IntakeDraft, "received_at"), _delete),),
+    ),
+    Kind(
+        "logins",
+        _("Staff sign-in records (wrong passwords and lockouts)"),
+        reduces=False,
+        parts=(
+            Part("attempts", _failed_attempts, _delete),
+            Part("sign_ins", _older(AccessLog, "attempt_time"), _delete),
+            Part("failures", _older(AccessFailureLog, "attempt_time"), _delete),
+        ),
+    ),
+    Kind(
+        "replies",
+        _("Replies of staff to call-outs (who was asked and their answers)"),
+        reduces=False,
+        parts=(Part("recipients", _closed_replies, _delete_replies),),
     ),
 )
 AUDIT = Kind("audit", _("Audit log entries"), reduces=False, parts=())

@@ -3,7 +3,13 @@ belongs to the console app)."""
 
 from django.urls import path
 
-from anshin.governance import views, views_disclosures, views_registers, views_report
+from anshin.governance import (
+    views,
+    views_disclosures,
+    views_registers,
+    views_report,
+    views_takedown,
+)
 
 app_name = "governance_console"
 urlpatterns = [
@@ -35,4 +41,12 @@ urlpatterns = [
     path("report/", views_report.report_page, name="report"),
     path("report/issue/", views_report.report_issue, name="report_issue"),
     path("report/<int:pk>/pdf/", views_report.report_pdf, name="report_pdf"),
+    path("takedowns/", views_takedown.takedown_list, name="takedowns"),
+    path("takedowns/<int:pk>/", views_takedown.takedown_detail, name="takedown"),
+    path("alerts/<int:alert_id>/takedown/", views_takedown.takedown_new, name="takedown_new"),
+    path(
+        "takedowns/posts/<int:pk>/removed/",
+        views_takedown.takedown_post_removed_view,
+        name="takedown_post_removed",
+    ),
 ]

@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from anshin.console.directory_views import mask_email
 from anshin.console.forms import ComposeForm
 from anshin.core.audit import Actor
+from anshin.core.masking import mask_email
 from anshin.inbound import flyer, selectors, services
 from anshin.inbound.models import IntakeDraft
 

@@ -119,24 +119,42 @@ def _throttle_allows(client_key: str) -> bool:
 def subscription_confirm(*, token: str) -> Subscriber:
     """Activate the subscriber a confirmation link names. Single use: the nonce is cleared."""
     pk, nonce = read_confirm_token(token)
+    return _activate_pending(pk=pk, nonce=nonce)
+
+
+def _activate_pending(
+    *, pk: int, nonce: str, by_mail: tuple[PrivacyNotice, list[Category]] | None = None
+) -> Subscriber:
+    """Make the pending subscriber a single-use link names active: the nonce is cleared, the
+    token key renewed, the registration-complete mail queued and the step audited.
+
+    ``by_mail`` is the notice shown and the categories chosen on the page an empty-mail
+    reply links to (a web sign-up chose them before its confirmation mail)."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(pk=pk).first()
         if subscriber is None or not nonce:
             raise TokenError("invalid")
         if subscriber.confirm_nonce != nonce or subscriber.state != Subscriber.State.PENDING:
             raise TokenError("used")
+        if by_mail is not None:
+            subscriber.notice = by_mail[0]
+            subscriber.consent_basis = MAIL_CONSENT_BASIS
         subscriber.state = Subscriber.State.ACTIVE
         subscriber.confirm_nonce = ""
         subscriber.token_key = secrets.token_hex(16)
         subscriber.confirmed_at = timezone.now()
         subscriber.unsubscribed_at = None
         subscriber.save()
+        if by_mail is not None:
+            subscriber.categories.set(by_mail[1])
         notification_enqueue(subscriber=subscriber, kind=Kind.COMPLETE)
+        notice = subscriber.notice
+        details = {"notice_version": notice.version if notice else None}
         audit_record(
             actor=RESIDENT,
             action="subscription.confirm",
             target=subscriber,
-            details={"notice_version": subscriber.notice.version if subscriber.notice else None},
+            details=details if by_mail is None else {**details, "via": "mail"},
         )
     return subscriber
 
@@ -218,27 +236,4 @@ def subscription_register_by_mail(
     was shown `notice`. The link reached their mailbox, which proves the address, so they are
     active at once (and get the registration-complete mail). Single use, like confirmation."""
     pk, nonce = read_mail_register_token(token)
-    chosen = list(categories)
-    with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().filter(pk=pk).first()
-        if subscriber is None or not nonce:
-            raise TokenError("invalid")
-        if subscriber.confirm_nonce != nonce or subscriber.state != Subscriber.State.PENDING:
-            raise TokenError("used")
-        subscriber.state = Subscriber.State.ACTIVE
-        subscriber.notice = notice
-        subscriber.consent_basis = MAIL_CONSENT_BASIS
-        subscriber.confirm_nonce = ""
-        subscriber.token_key = secrets.token_hex(16)
-        subscriber.confirmed_at = timezone.now()
-        subscriber.unsubscribed_at = None
-        subscriber.save()
-        subscriber.categories.set(chosen)
-        notification_enqueue(subscriber=subscriber, kind=Kind.COMPLETE)
-        audit_record(
-            actor=RESIDENT,
-            action="subscription.confirm",
-            target=subscriber,
-            details={"notice_version": notice.version, "via": "mail"},
-        )
-    return subscriber
+    return _activate_pending(pk=pk, nonce=nonce, by_mail=(notice, list(categories)))

@@ -93,7 +93,7 @@ def test_send_key_publishes_like_the_console_and_is_audited(make_key: Any, api_a
     events = AuditEvent.objects.filter(target_type="alerts.alert", target_id=str(alert.pk))
     assert [e.action for e in events] == ["alert.publish", "api_key.use"]
     assert events[0].details["via"] == "api"
-    assert events[1].details == {"api_key": key.pk, "action": "alert.publish"}
+    assert events[1].details == {"api_key": key.pk, "action": "alert.submit"}
     assert {e.actor_kind for e in events} == {"integration"}
 
 

@@ -7,7 +7,6 @@ module's ``requests``), as issue 6 allows. Mastodon and webhooks take the host i
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,18 +67,9 @@ def _text_of(kind: str, body: Any) -> str:
     return str(body["message"])
 
 
-@contextlib.contextmanager
-def _started(fake: fakes.FakeServer) -> Iterator[fakes.FakeServer]:
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 @pytest.fixture
 def x_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    with _started(fakes.fake_x()) as fake:
+    with fakes.fake_x() as fake:
         monkeypatch.setattr(NotifyTwitter, "twitter_tweet", f"{fake.url}/2/tweets")
         url = "twitter://{}/{}/{}/{}?mode=tweet".format(*X_KEYS)
         yield Service("twitter", fake, url, "/2/tweets")
@@ -87,14 +77,14 @@ def x_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
 
 @pytest.fixture
 def mastodon_service() -> Iterator[Service]:
-    with _started(fakes.fake_mastodon()) as fake:
+    with fakes.fake_mastodon() as fake:
         url = f"mastodon://{MASTODON_TOKEN}@127.0.0.1:{fake.port}"
         yield Service("mastodon", fake, url, "/api/v1/statuses")
 
 
 @pytest.fixture
 def bluesky_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    with _started(fakes.fake_bluesky()) as fake:
+    with fakes.fake_bluesky() as fake:
         redirect = fakes.HostRedirect(bluesky_plugin.requests, fakes.BSKY_HOSTS, fake.url)
         monkeypatch.setattr(bluesky_plugin, "requests", redirect)
         url = f"bsky://anshin.bsky.social@{BSKY_PASSWORD}"
@@ -103,14 +93,14 @@ def bluesky_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
 
 @pytest.fixture
 def line_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    with _started(fakes.fake_line()) as fake:
+    with fakes.fake_line() as fake:
         monkeypatch.setattr(NotifyLine, "notify_url", f"{fake.url}/v2/bot/message/push")
         yield Service("line", fake, f"line://{LINE_TOKEN}/{LINE_GROUP}", "/v2/bot/message/push")
 
 
 @pytest.fixture
 def slack_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    with _started(fakes.fake_slack()) as fake:
+    with fakes.fake_slack() as fake:
         monkeypatch.setattr(NotifySlack, "webhook_url", f"{fake.url}/services")
         url = "slack://{}/{}/{}".format(*SLACK_TOKENS)
         yield Service("slack", fake, url, "/services/.*")
@@ -118,7 +108,7 @@ def slack_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
 
 @pytest.fixture
 def webhook_service() -> Iterator[Service]:
-    with _started(fakes.fake_webhook()) as fake:
+    with fakes.fake_webhook() as fake:
         url = f"json://127.0.0.1:{fake.port}/hook?+Authorization=Bearer%20{WEBHOOK_SECRET}"
         yield Service("webhook", fake, url, "/hook.*")
 

@@ -3,7 +3,8 @@
 Each speaks the HTTP of what Apprise's plugin sends (read from the plugins in
 apprise/plugins/): the path, the method, the credentials it carries, and the answer the real
 service gives. Nothing leaves the machine. ``fail_with(status, body)`` makes the following
-requests fail (until ``fail_with(None)``), to drive the retry and failure paths.
+requests fail (until ``fail_with(None)``), to drive the retry and failure paths. A server
+runs from ``start()`` to ``stop()``, or within ``with fake_x() as fake:``.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ class FakeServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:

@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import translation
 
 from anshin.conftest import staff_login
-from anshin.console.directory_views import mask_email, mask_phone
 from anshin.core.audit import OPERATOR
+from anshin.core.masking import mask_email, mask_phone
 from anshin.core.models import AuditEvent
 from anshin.directory.models import DirectoryImport, StaffMember
 from anshin.directory.services import directory_import

@@ -198,3 +198,87 @@ def test_language_cookie_switches_subscribe_page_to_english(client: Any) -> None
     assert '<html lang="en"' in page
     assert "Send the confirmation mail" in page
     assert "確認メールを送信する" not in page
+
+
+# --- every string the code uses is translated ---------------------------------------------------
+
+SRC = Path(__file__).resolve().parents[2]  # src/anshin
+#: Each app's package, and the project's own modules and templates (settings, base.html).
+AREAS = sorted(p.parent.name for p in SRC.glob("*/apps.py")) + ["project"]
+#: The keywords makemessages gives xgettext for the "django" domain (Python's own are implied).
+XGETTEXT = [
+    "--language=Python",
+    "--from-code=UTF-8",
+    "--keyword=gettext_noop",
+    "--keyword=gettext_lazy",
+    "--keyword=ngettext_lazy:1,2",
+    "--keyword=pgettext:1c,2",
+    "--keyword=npgettext:1c,2,3",
+    "--keyword=pgettext_lazy:1c,2",
+    "--keyword=npgettext_lazy:1c,2,3",
+    "--output=-",
+]
+
+
+def sources_of(area: str) -> list[Path]:
+    """What makemessages reads for `area` (.py, .html, .txt), without tests and browser tests:
+    they show nothing to a user."""
+    if area == "project":
+        found = [*SRC.glob("*.py"), *(SRC / "templates").rglob("*")]
+    else:
+        found = list((SRC / area).rglob("*"))
+    return sorted(
+        path
+        for path in found
+        if path.suffix in (".py", ".html", ".txt")
+        and path.is_file()
+        and not {"tests", "e2e", "locale"} & set(path.relative_to(SRC).parts)
+        and path.name != "conftest.py"
+    )
+
+
+def used_messages(area: str, work: Path) -> list[Entry]:
+    """The messages of `area` as makemessages finds them: templates through Django's own
+    templatize() ({% translate %}, {% blocktranslate %}, their old names and _("…") in
+    variables), then xgettext with makemessages' keywords."""
+    from django.utils.translation import templatize
+
+    inputs = []
+    for path in sources_of(area):
+        if path.suffix == ".py":
+            inputs.append(path)
+            continue
+        converted = work / f"{path.relative_to(SRC)}.py"
+        converted.parent.mkdir(parents=True, exist_ok=True)
+        converted.write_text(templatize(path.read_text(encoding="utf-8"), origin=str(path)))
+        inputs.append(converted)
+    pot = work / "used.pot"
+    result = subprocess.run(
+        ["xgettext", *XGETTEXT, *map(str, inputs)], check=True, capture_output=True, text=True
+    )
+    pot.write_text(result.stdout, encoding="utf-8")
+    return [entry for entry in parse_po(pot) if entry.msgid] if result.stdout else []
+
+
+def keys_of(entry: Entry) -> list[Any]:
+    """The catalogue keys gettext looks the entry up by (with context; each plural form)."""
+    key = entry.msgid
+    if "msgctxt" in entry.fields:
+        key = f"{entry.fields['msgctxt']}\x04{key}"
+    return [(key, 0)] if "msgid_plural" in entry.fields else [key]
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_every_string_the_code_uses_is_translated(area: str, tmp_path: Path) -> None:
+    """What a Japanese page shows: Django merges LOCALE_PATHS, each app's catalogue and its
+    own into one catalogue per language, and a msgid missing from it stays English."""
+    if shutil.which("xgettext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("GNU gettext (xgettext) is not installed")
+        pytest.skip("GNU gettext (xgettext) is not installed")
+    from django.utils.translation.trans_real import DjangoTranslation
+
+    catalogue = DjangoTranslation("ja")._catalog  # type: ignore[attr-defined]
+    used = used_messages(area, tmp_path)
+    missing = sorted({e.msgid for e in used if not all(catalogue.get(key) for key in keys_of(e))})
+    assert missing == [], f"{area}: used but not translated into Japanese:\n" + "\n".join(missing)

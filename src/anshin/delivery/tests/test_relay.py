@@ -77,7 +77,12 @@ def test_rate_ceiling_holds_across_connections(
     times = sorted(at for at, _ in smtp_sink.arrivals)
     assert len(times) == 80
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 40 + 2  # the ceiling, give or take the first message of each connection
+    # The ceiling, give or take the first message of each connection, and one more: the times
+    # are taken where the sink reads the mail, and on a busy machine a reply read late can
+    # land just inside the next second. Unpaced, the 80 mails arrive within a fraction of one.
+    assert busiest <= 40 + 2 + 1
+    # Over the whole send the relay saw at most the ceiling's rate.
+    assert (len(times) - 2) / (times[-1] - times[0]) <= 40 * 1.02
 
 
 def test_no_free_slot_hands_the_rows_back_to_the_queue(

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from anshin.alerts.approval import alert_submit
 from anshin.alerts.models import (
     Alert,
     CapCertainty,
@@ -15,16 +16,23 @@ from anshin.alerts.models import (
     CapUrgency,
     Category,
 )
-from anshin.alerts.services import CapChoices, alert_publish, alert_stop
+from anshin.alerts.services import CapChoices, alert_stop
 from anshin.core.audit import OPERATOR
 
 
 class Command(BaseCommand):
-    help = "Alert operations for scripts and cron: `anshin alert publish …` prints the alert id."
+    help = (
+        "Alert operations for scripts and cron: `anshin alert publish …` prints the alert id "
+        "(an alert of a category that requires approval is held until an approver approves "
+        "it in the console)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="verb", required=True)
-        publish = sub.add_parser("publish", help="Publish an alert to a category's subscribers.")
+        publish = sub.add_parser(
+            "publish",
+            help="Publish an alert to a category's subscribers (or hold it for approval).",
+        )
         publish.add_argument("--category", required=True, help="category slug, e.g. bousai")
         publish.add_argument("--subject", required=True)
         body = publish.add_mutually_exclusive_group(required=True)
@@ -62,7 +70,7 @@ class Command(BaseCommand):
         if options["english_body_file"] is not None:
             english = self._read(options["english_body_file"])
         try:
-            alert = alert_publish(
+            alert = alert_submit(
                 actor=OPERATOR,
                 category=category,
                 subject=options["subject"],
@@ -75,6 +83,10 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(str(alert.pk))
+        if alert.state == Alert.State.HELD:
+            self.stderr.write(
+                f"Alert {alert.pk} is held: it is sent when an approver approves it in the console."
+            )
 
     def _cap(self, options: dict[str, Any]) -> CapChoices:
         references = None

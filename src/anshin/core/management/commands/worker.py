@@ -20,21 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--loglevel", default="INFO")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from anshin.core.celery_app import app
+        # Not `app.worker_main([...])`: that goes through celery's click command line, which
+        # imports every celery subcommand (an interactive shell with prompt_toolkit, pygments):
+        # about 30 MB in the worker for nothing it does.
+        from anshin.core.celery_app import run_worker
 
-        app.worker_main(
-            [
-                "worker",
-                "--queues",
-                options["queues"],
-                "--concurrency",
-                str(options["concurrency"]),
-                "--loglevel",
-                options["loglevel"],
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--prefetch-multiplier",
-                "1",
-            ]
+        code = run_worker(
+            queues=options["queues"].split(","),
+            concurrency=options["concurrency"],
+            loglevel=options["loglevel"],
         )
+        if code:
+            raise SystemExit(code)
