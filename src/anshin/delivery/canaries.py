@@ -30,7 +30,14 @@ from anshin.core.masking import mask_email
 from anshin.delivery import canary_tasks, render
 from anshin.delivery.models import SendState
 from anshin.delivery.models_canary import CANARY_CONTEXT, LABEL_MAX, Canary, CanaryMessage
-from anshin.delivery.sending import ClaimedRow, SendLimits, claim_due, retry_horizon, send_claimed
+from anshin.delivery.sending import (
+    ClaimedRow,
+    SendLimits,
+    claim_due,
+    drop_stopped_and_expired_rows,
+    retry_horizon,
+    send_claimed,
+)
 
 _CONFIRM_SALT = "anshin.delivery.canary-confirm"
 
@@ -156,13 +163,7 @@ def canary_send(*, alert_id: int) -> None:
 def drop_unwanted(rows: QuerySet[CanaryMessage], *, now: object) -> int:
     """Waiting canary rows of a stopped alert are stopped, of an expired one expired (never
     sent late), as the residents' are."""
-    waiting = rows.filter(state=SendState.QUEUED)
-    fields = {"finished_at": now, "claim": "", "leased_until": None}
-    stopped = waiting.filter(alert__stopped_at__isnull=False).update(
-        state=SendState.STOPPED, **fields
-    )
-    expired = waiting.filter(alert__expires_at__lte=now).update(state=SendState.EXPIRED, **fields)
-    return stopped + expired
+    return drop_stopped_and_expired_rows(rows, alert="alert", now=now)
 
 
 def render_canary(prepared: render.PreparedAlert, *, pk: int, round: int, address: str) -> bytes:

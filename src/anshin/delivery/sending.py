@@ -25,6 +25,22 @@ from anshin.delivery import relay, verp
 from anshin.delivery.models import Message, SendRecord, SendState
 from anshin.residents.models import EMAIL_CONTEXT
 
+
+def drop_stopped_and_expired_rows(rows: models.QuerySet[Any], *, alert: str, now: Any) -> int:
+    """Queued rows of a stopped alert are stopped; of an expired one, expired — never sent
+    late. `alert` is the path from the row to its alert (residents' messages reach it through
+    their delivery, the test addresses' directly)."""
+    waiting = rows.filter(state=SendState.QUEUED)
+    fields = {"finished_at": now, "claim": "", "leased_until": None}
+    stopped = waiting.filter(**{f"{alert}__stopped_at__isnull": False}).update(
+        state=SendState.STOPPED, **fields
+    )
+    expired = waiting.filter(**{f"{alert}__expires_at__lte": now}).update(
+        state=SendState.EXPIRED, **fields
+    )
+    return stopped + expired
+
+
 OUTCOME_CHUNK = 20
 
 

@@ -33,6 +33,7 @@ from anshin.delivery.sending import (
     SendLimits,
     SubscriberRef,
     claim_due,
+    drop_stopped_and_expired_rows,
     retry_horizon,
     send_claimed,
 )
@@ -191,10 +192,12 @@ def delivery_fan_out(*, delivery_id: int) -> None:
     if not started:
         return
     delivery = Delivery.objects.select_related("alert").get(pk=delivery_id)
-    with transaction.atomic():  # the test addresses get every alert too (P6), on their own rows
-        canaries.canaries_queue(alert=delivery.alert, round=0)
     for first, last in _snapshot_chunks(delivery):
         tasks.send_batch.delay(delivery.pk, first, last)
+    # The test addresses get every alert too (P6), on their own rows — after the residents'
+    # batches are queued, so that they never delay the first resident's mail.
+    with transaction.atomic():
+        canaries.canaries_queue(alert=delivery.alert, round=0)
     total = Message.objects.filter(delivery=delivery).count()
     with transaction.atomic():
         Delivery.objects.filter(pk=delivery.pk).update(
@@ -370,15 +373,7 @@ def _drop_if_unwanted(alert: Alert, rows: models.QuerySet[Message]) -> bool:
 def drop_stopped_and_expired(now: Any) -> int:
     """Queued messages of stopped alerts are stopped; of expired alerts, expired — never sent
     late. Run by the reconciler, so a retry that comes due after expiry is dropped too."""
-    waiting = Message.objects.filter(state=SendState.QUEUED)
-    fields = {"finished_at": now, "claim": "", "leased_until": None}
-    stopped = waiting.filter(delivery__alert__stopped_at__isnull=False).update(
-        state=SendState.STOPPED, **fields
-    )
-    expired = waiting.filter(delivery__alert__expires_at__lte=now).update(
-        state=SendState.EXPIRED, **fields
-    )
-    return stopped + expired
+    return drop_stopped_and_expired_rows(Message.objects.all(), alert="delivery__alert", now=now)
 
 
 def delivery_retry_failed(*, delivery: Delivery, actor: Actor) -> int:
