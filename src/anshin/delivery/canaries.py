@@ -10,9 +10,6 @@ the phone (the relay's 250 says only that the relay took it).
 
 from __future__ import annotations
 
-import base64
-import uuid
-
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -171,9 +168,7 @@ def render_canary(prepared: render.PreparedAlert, *, pk: int, round: int, addres
     top saying it went to a test address and the confirm link, and no unsubscribe link."""
     banner = (_BANNER_TEST if round else _BANNER_LIVE).format(url=confirm_url(pk))
     text = banner + prepared.text_before + _NO_MANAGE_LINK + prepared.text_after
-    body = base64.encodebytes(text.replace("\n", "\r\n").encode()).replace(b"\n", b"\r\n")
-    personal = f"To: {address}\r\nMessage-ID: <{uuid.uuid4().hex}@{prepared.domain}>\r\n"
-    return prepared.head + personal.encode("ascii") + b"\r\n" + body
+    return render.assemble(prepared, text=text, address=address)
 
 
 # --- The confirm link ---------------------------------------------------------------------------

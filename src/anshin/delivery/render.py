@@ -177,13 +177,18 @@ def render_prepared(prepared: PreparedAlert, subscriber: TokenOwner, address: st
     """One recipient's message from a PreparedAlert. `address` is already normalised ASCII."""
     token = make_manage_token(subscriber)
     text = prepared.text_before + prepared.manage_prefix + token + "/" + prepared.text_after
-    body = _base64_lines(text.replace("\n", "\r\n").encode())
-    personal = (
-        f"To: {address}\r\n"
-        f"Message-ID: <{_unique()}@{prepared.domain}>\r\n"
+    unsubscribe = (
         f"List-Unsubscribe: <{prepared.unsubscribe_prefix}{token}/>\r\n"
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
     )
+    return assemble(prepared, text=text, address=address, headers=unsubscribe)
+
+
+def assemble(prepared: PreparedAlert, *, text: str, address: str, headers: str = "") -> bytes:
+    """The common head of the alert, then what differs per recipient (To, Message-ID and any
+    further `headers`, CRLF-terminated ASCII), then the text as the base64 body."""
+    body = _base64_lines(text.replace("\n", "\r\n").encode())
+    personal = f"To: {address}\r\nMessage-ID: <{_unique()}@{prepared.domain}>\r\n{headers}"
     return prepared.head + personal.encode("ascii") + b"\r\n" + body
 
 
